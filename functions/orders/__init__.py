@@ -1,0 +1,1 @@
+"""The orders service: domain rules, use cases, adapters and thin Lambda handlers."""

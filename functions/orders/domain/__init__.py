@@ -1,0 +1,1 @@
+"""Pure rules of the orders domain: no I/O, no framework imports."""

@@ -1,0 +1,1 @@
+"""The payments service: domain rules, use cases, adapters and thin Lambda handlers."""

@@ -1,0 +1,1 @@
+"""The only code of the products service that talks to databases, caches and AWS APIs."""

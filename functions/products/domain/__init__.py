@@ -1,0 +1,1 @@
+"""Pure rules of the products domain: no I/O, no framework imports."""

@@ -1,0 +1,1 @@
+"""The users service: domain rules, use cases, adapters and thin Lambda handlers."""

@@ -1,0 +1,1 @@
+"""The only code of the users service that talks to databases, caches and AWS APIs."""

@@ -1,0 +1,1 @@
+"""Pure rules of the users domain: no I/O, no framework imports."""

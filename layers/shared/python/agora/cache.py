@@ -1,0 +1,69 @@
+"""The Redis cache: JSON values, fail-soft.
+
+Redis speeds things up and holds the token denylist; it is never the source of
+truth.  When it does not answer, reads miss, writes are skipped, and the
+service goes on against its database.  After a failure the client backs off for
+a few seconds instead of paying a connect timeout on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import cache as memoize
+from typing import Any
+
+from agora.observability import logger
+from agora.settings import settings
+
+BACKOFF_S = 5.0
+
+
+class Cache:
+    def __init__(self, url: str | None, client: Any = None) -> None:
+        self.url = url
+        self._client = client
+        self._down_until = 0.0
+
+    def _redis(self) -> Any:
+        if self._client is None and self.url:
+            import redis
+
+            self._client = redis.Redis.from_url(
+                self.url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True
+            )
+        return self._client
+
+    def _call(self, op: str, *args: Any, default: Any = None) -> Any:
+        client = self._redis()
+        if client is None or time.monotonic() < self._down_until:
+            return default
+        try:
+            return getattr(client, op)(*args)
+        except Exception as exc:  # any Redis failure degrades to a miss
+            self._down_until = time.monotonic() + BACKOFF_S
+            logger().warning("cache unavailable", extra={"op": op, "error": type(exc).__name__})
+            return default
+
+    def get_json(self, key: str) -> Any:
+        raw = self._call("get", key)
+        return json.loads(raw) if raw else None
+
+    def set_json(self, key: str, value: Any, ttl_s: int) -> None:
+        self._call("set", key, json.dumps(value, separators=(",", ":"), default=str), ttl_s)
+
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self._call("delete", *keys)
+
+    def exists(self, key: str) -> bool:
+        return bool(self._call("exists", key, default=0))
+
+    def set_flag(self, key: str, ttl_s: int) -> None:
+        if ttl_s > 0:
+            self._call("set", key, "1", ttl_s)
+
+
+@memoize
+def cache() -> Cache:
+    return Cache(settings().redis_url)

@@ -1,0 +1,26 @@
+"""pynamodb models on tables named by the stack, in the function's region and endpoint."""
+
+from __future__ import annotations
+
+import os
+
+
+def table_meta(table_env: str, default_name: str | None = None) -> type:
+    """A pynamodb ``Meta`` for the table whose name the stack put in ``table_env``.
+
+    ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL`` point it at LocalStack or
+    DynamoDB Local; on AWS neither is set and the regional endpoint is used.
+    """
+    name = os.environ.get(table_env) or default_name
+    if not name:
+        raise RuntimeError(f"{table_env} is not set")
+
+    class Meta:
+        table_name = name
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 3
+        max_retry_attempts = 2
+
+    return Meta

@@ -1,0 +1,94 @@
+"""The error model: domain errors carry an HTTP status and a stable machine-readable code.
+
+Services raise these (or subclasses); the HTTP adapter renders them as
+``application/problem+json`` (RFC 9457).  A client mistake is never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://agora.dev/problems/"
+
+
+class AgoraError(Exception):
+    status = 500
+    code = "INTERNAL_ERROR"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        self.extra = extra
+
+
+class InvalidInput(AgoraError):
+    status = 400
+    code = "INVALID_INPUT"
+    title = "Invalid input"
+
+
+class Unauthorized(AgoraError):
+    status = 401
+    code = "UNAUTHORIZED"
+    title = "Authentication required"
+
+
+class Forbidden(AgoraError):
+    status = 403
+    code = "FORBIDDEN"
+    title = "Not allowed"
+
+
+class NotFound(AgoraError):
+    status = 404
+    code = "NOT_FOUND"
+    title = "Not found"
+
+
+class Conflict(AgoraError):
+    status = 409
+    code = "CONFLICT"
+    title = "Conflict"
+
+
+class PayloadTooLarge(AgoraError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    title = "Request body too large"
+
+
+class UnprocessableEntity(AgoraError):
+    status = 422
+    code = "VALIDATION_FAILED"
+    title = "Validation failed"
+
+
+class DependencyUnavailable(AgoraError):
+    """A backing service we cannot do without did not answer (not the client's fault)."""
+
+    status = 503
+    code = "DEPENDENCY_UNAVAILABLE"
+    title = "Service temporarily unavailable"
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code.lower().replace("_", "-"),
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_from(error: AgoraError, *, instance: str | None = None) -> dict[str, Any]:
+    return problem(error.status, error.code, error.title, error.detail, instance=instance, **error.extra)

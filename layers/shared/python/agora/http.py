@@ -1,0 +1,191 @@
+"""One small FastAPI app per operation, served on Lambda through Mangum.
+
+A handler module builds an ``OperationApi`` for its declared operation, adds
+its single endpoint with ``@api.endpoint``, and exposes ``handler = api.handler``.
+Method, path and authentication come from the declaration, never from the
+handler, so the stack, the tools and the running function cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agora.errors import AgoraError, PayloadTooLarge, problem, problem_from
+from agora.observability import REQUEST_ID_HEADER, correlation_id_of, logger, metrics
+from agora.operations import Auth, Operation, load_service
+from agora.settings import settings
+
+PROBLEM_JSON = "application/problem+json"
+_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def problem_response(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON)
+
+
+class RequestContext:
+    """Echoes (or assigns) ``X-Request-ID`` and enforces the body size limit before any parsing."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        logger().set_correlation_id(request_id)
+
+        body, too_large = bytearray(), False
+        more = True
+        while more:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                too_large = True
+                break
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start" and request_id:
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        if too_large:
+            error = PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
+            await problem_response(problem_from(error))(scope, receive, send_with_id)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_id)
+
+
+def _request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name.decode().lower() == REQUEST_ID_HEADER and value:
+            return str(value.decode()[:128])
+    event = scope.get("aws.event")
+    return correlation_id_of(event) if isinstance(event, dict) else None
+
+
+def _validation_problem(exc: RequestValidationError) -> dict[str, Any]:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "MALFORMED_JSON", "Malformed JSON", "the request body is not valid JSON")
+    # Inputs are not echoed back: they may hold passwords or card numbers.
+    details = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+        for e in errors
+    ]
+    return problem(422, "VALIDATION_FAILED", "Validation failed", "the request is not valid", errors=details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_agora_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AgoraError)
+        if exc.status >= 500:
+            logger().exception("dependency failure", extra={"code": exc.code})
+        return problem_response(problem_from(exc, instance=request.url.path))
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _STATUS_CODES.get(exc.status_code, f"HTTP_{exc.status_code}")
+        return problem_response(problem(exc.status_code, code, str(exc.detail), str(exc.detail)))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger().exception("unhandled error")
+        return problem_response(
+            problem(500, "INTERNAL_ERROR", "Internal error", "an unexpected error occurred")
+        )
+
+    app.add_exception_handler(AgoraError, on_agora_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _auth_dependencies(auth: Auth) -> list[Any]:
+    if auth is Auth.PUBLIC:
+        return []
+    from agora.auth import require_admin, require_user
+
+    return [Depends(require_admin if auth is Auth.ADMIN else require_user)]
+
+
+class OperationApi:
+    def __init__(self, service: str, operation_id: str) -> None:
+        self.operation: Operation = load_service(service).operation(operation_id)
+        self.app = FastAPI(
+            title=f"agora-{service}.{operation_id}", openapi_url=None, docs_url=None, redoc_url=None
+        )
+        install_error_handlers(self.app)
+        self.app.add_middleware(RequestContext, max_body_bytes=settings().max_body_bytes)
+        self._handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+
+    def endpoint(self, status_code: int = 200, **route: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Mount the function at the declared method and path, behind the declared authentication."""
+
+        def mount(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.app.add_api_route(
+                self.operation.path,
+                fn,
+                methods=[self.operation.method],
+                status_code=status_code,
+                dependencies=_auth_dependencies(self.operation.auth),
+                **route,
+            )
+            return fn
+
+        return mount
+
+    def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._handler is None:
+            self._handler = self._build_handler()
+        return self._handler(event, context)
+
+    def _build_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        from mangum import Mangum
+
+        from agora.tracing import invocation_span
+
+        asgi = Mangum(self.app, lifespan="off")
+        op = self.operation
+
+        @logger().inject_lambda_context(clear_state=True)
+        @metrics().log_metrics(capture_cold_start_metric=True)
+        def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            logger().set_correlation_id(correlation_id_of(event))
+            logger().append_keys(operation=f"{op.service}.{op.id}")
+            with invocation_span(f"{op.method} {op.path}", **{"http.route": op.path}) as span:
+                response: dict[str, Any] = asgi(event, context)
+                span.set_attribute("http.status_code", int(response.get("statusCode", 0)))
+            return response
+
+        return invoke
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    """Decode a proxy response body (for tools and tests that invoke handlers directly)."""
+    return json.loads(response.get("body") or "null")
