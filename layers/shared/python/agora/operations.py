@@ -50,15 +50,41 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Consumer:
+    """An event consumer: EventBridge rule -> SQS queue (with DLQ) -> this function."""
+
+    service: str
+    id: str
+    handler: str
+    event_types: tuple[str, ...]
+    batch_size: int = 10
+    max_receive_count: int = 3
+    memory_mb: int = 512
+    timeout_s: int = 30
+    description: str = ""
+
+    @property
+    def function_id(self) -> str:
+        words = [self.service, *self.id.replace("-", "_").split("_")]
+        return "".join(w[:1].upper() + w[1:] for w in words)
+
+    @property
+    def all_events(self) -> bool:
+        return self.event_types == ("*",)
+
+
+@dataclass(frozen=True)
 class Service:
     """One domain service: its gateway budget, its route prefixes and its operations."""
 
     name: str
-    rate_limit: RateLimit
+    rate_limit: RateLimit | None
     route_prefixes: tuple[str, ...]
     operations: tuple[Operation, ...] = field(default=())
+    consumers: tuple[Consumer, ...] = field(default=())
     uses_postgres: bool = False
     uses_dynamodb: bool = False
+    business_metrics: tuple[str, ...] = field(default=())
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
@@ -66,11 +92,13 @@ class Service:
                 return op
         raise KeyError(f"{self.name} declares no operation {operation_id!r}")
 
-    def limit_for(self, op: Operation) -> RateLimit:
+    def limit_for(self, op: Operation) -> RateLimit | None:
         return op.rate_limit or self.rate_limit
 
 
-SERVICE_NAMES = ("users", "products", "orders", "payments")
+DOMAIN_SERVICES = ("users", "products", "orders", "payments")
+# The audit trail is not a domain service: it listens to every domain event.
+SERVICE_NAMES = (*DOMAIN_SERVICES, "audit")
 
 
 def health(service: str) -> Operation:

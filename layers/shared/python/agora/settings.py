@@ -40,6 +40,7 @@ class Settings(BaseModel):
     redis_url: str | None = None
     jwt_secret_arn: str | None = None
     users_table: str | None = None
+    idempotency_table: str | None = None
 
     @model_validator(mode="after")
     def _one_database_source(self) -> Self:

@@ -1,0 +1,88 @@
+# Agora: every target installs what it needs (uv venv from uv.lock, node_modules from package-lock.json).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BOOTSTRAP := $(shell tools/bootstrap.sh)
+UV := $(patsubst UV=%,%,$(filter UV=%,$(BOOTSTRAP)))
+PYTHON313 := $(patsubst PYTHON313=%,%,$(filter PYTHON313=%,$(BOOTSTRAP)))
+PY := .venv/bin/python
+PYTEST := $(PY) -m pytest
+
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+export CDK_HOME := $(CURDIR)/.local/cdk-home
+# jsii warns on every run about the host's Node 20; the CLI runs on the pinned Node 22 from node_modules.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e synth deploy deploy-local seed bench lint clean
+
+help:
+	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
+	@echo "make dev-down     stop everything 'make dev' started"
+	@echo "make test         the full suite: unit, integration, infra, LocalStack tooling and e2e"
+	@echo "make synth        synthesize both targets into cdk.out/aws and cdk.out/localstack"
+	@echo "make deploy       deploy to AWS (uses your AWS credentials)"
+	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker)"
+	@echo "make seed         load the catalog and the admin user into the running dev system"
+	@echo "make bench        measure cold-start import time of every function"
+	@echo "make lint         ruff, mypy and cfn-lint"
+	@echo "make clean        remove build output (keeps .local data)"
+
+.venv/.synced: pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON313)
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: .venv/.synced node_modules/.installed
+
+dev: deps
+	$(PY) -m tools.dev.stack up
+
+dev-down: deps
+	$(PY) -m tools.dev.stack down
+
+test: deps test-unit test-infra test-localstack test-e2e
+
+test-unit: deps
+	$(PYTEST) tests/unit tests/integration
+
+test-infra: deps
+	$(PYTEST) tests/infra
+
+test-localstack: deps
+	$(PYTEST) tools/localstack/tests
+
+test-e2e: deps
+	$(PY) -m tools.dev.stack e2e
+
+synth: deps
+	rm -rf cdk.out/aws cdk.out/localstack
+	cdk synth --quiet --output cdk.out/aws -c target=aws
+	cdk synth --quiet --output cdk.out/localstack -c target=localstack \
+		-c database_url=postgresql://postgres@127.0.0.1:5432/postgres -c redis_url=redis://127.0.0.1:6379/0
+
+deploy: deps
+	cdk deploy --require-approval broadening -c target=aws
+
+deploy-local: deps
+	$(PY) -m tools.dev.stack deploy-compose
+
+seed: deps
+	$(PY) -m tools.dev.stack seed
+
+bench: deps
+	$(PY) -m bench.cold_start
+
+lint: deps synth
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy functions layers/shared/python stacks tools
+	$(PY) -m cfnlint cdk.out/aws/Agora.template.json cdk.out/localstack/Agora.template.json
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path "./.venv/*" -not -path "./node_modules/*" -prune -exec rm -rf {} +

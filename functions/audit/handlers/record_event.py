@@ -1,0 +1,21 @@
+"""Consumer of every domain event: one structured log line and one ``DomainEvents`` count per type."""
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from agora.consumer import consumer
+from agora.events import Envelope
+from agora.observability import METRICS_NAMESPACE, logger
+
+
+def record(envelope: Envelope) -> None:
+    logger().info(
+        "domain event",
+        extra={"event_id": envelope.id, "event_type": envelope.type, "event_source": envelope.source},
+    )
+    with single_metric(
+        name="DomainEvents", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
+    ) as metric:
+        metric.add_dimension(name="type", value=envelope.type)
+
+
+handler = consumer(record)

@@ -1,0 +1,20 @@
+"""The audit trail listens to every Agora domain event; it serves no HTTP route."""
+
+from agora.operations import Consumer, Service
+
+SERVICE = Service(
+    name="audit",
+    rate_limit=None,
+    route_prefixes=(),
+    business_metrics=("DomainEvents",),
+    consumers=(
+        Consumer(
+            service="audit",
+            id="record_event",
+            handler="audit.handlers.record_event.handler",
+            event_types=("*",),
+            memory_mb=256,
+            description="Log each domain event once and count it by type",
+        ),
+    ),
+)

@@ -1,0 +1,70 @@
+"""Deploy-time configuration, read from CDK context (``-c key=value`` or cdk.json).
+
+The two targets share every construct; this object names the few places where
+LocalStack's community edition lacks something AWS has.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+TARGETS = ("aws", "localstack")
+LOCALSTACK_ACCOUNT = "000000000000"
+# A fixed REST API id on LocalStack (its `_custom_id_` tag), so the local URL is stable.
+LOCALSTACK_API_ID = "agora"
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    target: str
+    stage: str
+    architecture: lambda_.Architecture
+    log_retention: logs.RetentionDays
+    database_url: str | None
+    redis_url: str | None
+    alarm_email: str | None
+    version: str
+
+    @property
+    def is_localstack(self) -> bool:
+        return self.target == "localstack"
+
+    @property
+    def platform_tag(self) -> str:
+        """The wheel platform the dependency layer is built for."""
+        machine = "aarch64" if self.architecture == lambda_.Architecture.ARM_64 else "x86_64"
+        return f"{machine}-manylinux_2_28"
+
+    @classmethod
+    def from_app(cls, app: cdk.App) -> DeployConfig:
+        ctx = app.node.try_get_context
+        target = ctx("target") or "aws"
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
+        local = target == "localstack"
+        database_url = ctx("database_url")
+        redis_url = ctx("redis_url")
+        if local and not (database_url and redis_url):
+            raise ValueError("target=localstack needs -c database_url=... and -c redis_url=...")
+        return cls(
+            target=target,
+            stage=ctx("stage") or ("local" if local else "prod"),
+            architecture=_host_architecture() if local else lambda_.Architecture.ARM_64,
+            log_retention=logs.RetentionDays.ONE_WEEK if local else logs.RetentionDays.ONE_MONTH,
+            database_url=database_url if local else None,
+            redis_url=redis_url if local else None,
+            alarm_email=ctx("alarm_email"),
+            version=ctx("version") or "1.0.0",
+        )
+
+
+def _host_architecture() -> lambda_.Architecture:
+    # LocalStack runs functions as host processes: their wheels must match this machine.
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        return lambda_.Architecture.ARM_64
+    return lambda_.Architecture.X86_64

@@ -1,0 +1,81 @@
+"""The domain event bus and, per consumer, a rule -> SQS queue (with DLQ) -> Lambda subscription."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from agora.operations import Consumer
+
+BUS_NAME = "agora"
+SOURCE_PREFIX = "agora."
+
+
+class DomainEventBus(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, archive_days: int) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME)
+        self.bus.archive(
+            "Archive",
+            archive_name=f"{BUS_NAME}-domain-events",
+            description="Every Agora domain event, for replay",
+            event_pattern=events.EventPattern(source=events.Match.prefix(SOURCE_PREFIX)),
+            retention=cdk.Duration.days(archive_days),
+        )
+        self.subscriptions: list[Subscription] = []
+
+    def subscribe(self, consumer: Consumer, function: lambda_.IFunction) -> Subscription:
+        subscription = Subscription(self, consumer.function_id, bus=self.bus, consumer=consumer, function=function)
+        self.subscriptions.append(subscription)
+        return subscription
+
+
+class Subscription(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus: events.IEventBus,
+        consumer: Consumer,
+        function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.consumer = consumer
+        self.dead_letters = sqs.Queue(
+            self,
+            "Dlq",
+            retention_period=cdk.Duration.days(14),
+            enforce_ssl=True,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            # Six times the function timeout, as AWS recommends for SQS event sources.
+            visibility_timeout=cdk.Duration.seconds(6 * consumer.timeout_s),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letters, max_receive_count=consumer.max_receive_count
+            ),
+            enforce_ssl=True,
+        )
+        detail_types = None if consumer.all_events else list(consumer.event_types)
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=bus,
+            description=f"{consumer.service}.{consumer.id}: {', '.join(consumer.event_types)}",
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix(SOURCE_PREFIX), detail_type=detail_types
+            ),
+            targets=[targets.SqsQueue(self.queue)],
+        )
+        function.add_event_source(
+            sources.SqsEventSource(
+                self.queue, batch_size=consumer.batch_size, report_batch_item_failures=True
+            )
+        )

@@ -1,0 +1,134 @@
+"""The synthesized template, for both targets, against the operation declarations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from agora.operations import Auth
+
+
+def resources(template, type_: str) -> dict[str, dict[str, Any]]:
+    return template.find_resources(type_)
+
+
+def test_every_declared_operation_has_a_function_and_a_method(target, services):
+    _, stack, template = target
+    methods = resources(template, "AWS::ApiGateway::Method")
+    routed = {(m["Properties"]["HttpMethod"], m["Properties"].get("OperationName")) for m in methods.values()}
+    for service in services:
+        for op in service.operations:
+            assert (op.method, f"{op.service}.{op.id}") in routed, op
+            template.has_resource_properties(
+                "AWS::Lambda::Function",
+                {"Handler": op.handler, "Environment": {"Variables": Match.object_like({"AGORA_SERVICE": op.service})}},
+            )
+
+
+def test_every_function_is_traced_logged_and_sized(target):
+    _, _, template = target
+    functions = resources(template, "AWS::Lambda::Function")
+    assert functions
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["Runtime"] == "python3.13", name
+        assert isinstance(props["MemorySize"], int), name
+        assert isinstance(props["Timeout"], int), name
+        assert "LoggingConfig" in props and "LogGroup" in props["LoggingConfig"], name
+    for name, group in resources(template, "AWS::Logs::LogGroup").items():
+        assert "RetentionInDays" in group["Properties"], name
+
+
+def test_every_rule_feeds_a_queue_with_a_dlq_and_a_partial_batch_consumer(target, services):
+    _, _, template = target
+    rules = resources(template, "AWS::Events::Rule")
+    consumers = [c for s in services for c in s.consumers]
+    assert len(rules) == len(consumers)
+    queues = resources(template, "AWS::SQS::Queue")
+    with_dlq = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(with_dlq) == len(consumers)
+    for queue in with_dlq:
+        assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 1
+    for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_method_throttling_matches_the_declared_budgets(target, services):
+    target_name, _, template = target
+    stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"] if s["ResourcePath"] != "/*"}
+    for service in services:
+        for op in service.operations:
+            limit = service.limit_for(op)
+            assert limit is not None
+            # Stage MethodSettings name a resource path with "/" escaped as "~1".
+            s = settings[("/" + op.path.replace("/", "~1"), op.method)]
+            assert s["ThrottlingRateLimit"] == limit.per_second
+            assert s["ThrottlingBurstLimit"] == limit.burst
+    assert stage["TracingEnabled"] is True
+
+
+def test_seed_gateway_budgets_are_recognisable(services):
+    budgets = {s.name: s.rate_limit.per_minute for s in services if s.rate_limit}
+    assert budgets == {"users": 100, "products": 200, "orders": 50, "payments": 30}
+    health = {op.path for s in services for op in s.operations if op.id == "health"}
+    assert health == {f"/api/{n}/health" for n in ("users", "products", "orders", "payments")}
+    assert all(op.auth is Auth.PUBLIC for s in services for op in s.operations if op.id == "health")
+
+
+def test_dashboards_and_alarms_exist(target, services):
+    _, _, template = target
+    dashboards = resources(template, "AWS::CloudWatch::Dashboard")
+    names = {d["Properties"]["DashboardName"] for d in dashboards.values()}
+    assert {"agora-overview", *(f"agora-{s.name}" for s in services)} <= names
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    described = json.dumps([a["Properties"].get("AlarmDescription") for a in alarms.values()])
+    assert "5XX" in described and "p99 latency" in described and "reached the DLQ" in described
+    function_count = len(resources(template, "AWS::Lambda::Function"))
+    errors = [a for a in alarms.values() if a["Properties"].get("MetricName") == "Errors"]
+    throttles = [a for a in alarms.values() if a["Properties"].get("MetricName") == "Throttles"]
+    assert len(errors) == len(throttles) == function_count
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"
+
+
+def test_cloud_map_registers_every_domain_service(target, services):
+    _, _, template = target
+    template.has_resource_properties("AWS::ServiceDiscovery::HttpNamespace", {"Name": "agora"})
+    registered = {s["Properties"]["Name"] for s in resources(template, "AWS::ServiceDiscovery::Service").values()}
+    assert registered == {s.name for s in services if s.route_prefixes}
+    for instance in resources(template, "AWS::ServiceDiscovery::Instance").values():
+        assert "base_url" in instance["Properties"]["InstanceAttributes"]
+
+
+def test_event_bus_is_named_and_archived(target):
+    _, _, template = target
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": "agora"})
+    template.resource_count_is("AWS::Events::Archive", 1)
+
+
+def test_targets_differ_only_where_localstack_lacks_a_service(target):
+    name, _, template = target
+    rds = resources(template, "AWS::RDS::DBCluster")
+    cache = resources(template, "AWS::ElastiCache::ServerlessCache")
+    api = next(iter(resources(template, "AWS::ApiGateway::RestApi").values()))["Properties"]
+    tags = {t["Key"]: t["Value"] for t in api.get("Tags", [])}
+    if name == "aws":
+        assert len(rds) == 1 and len(cache) == 1
+        assert "_custom_id_" not in tags
+        arch = {tuple(f["Properties"]["Architectures"]) for f in resources(template, "AWS::Lambda::Function").values()}
+        assert arch == {("arm64",)}
+    else:
+        assert not rds and not cache
+        assert tags["_custom_id_"] == "agora"
+
+
+def test_no_secret_value_is_in_the_template(target):
+    _, _, template = target
+    text = json.dumps(template.to_json())
+    assert "password123" not in text and "default-secret" not in text
+    jwt = resources(template, "AWS::SecretsManager::Secret")
+    assert any("GenerateSecretString" in s["Properties"] for s in jwt.values())

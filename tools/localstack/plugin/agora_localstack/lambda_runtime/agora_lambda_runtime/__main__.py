@@ -1,0 +1,3 @@
+from agora_lambda_runtime.bootstrap import main
+
+main()
