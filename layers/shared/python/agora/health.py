@@ -21,7 +21,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-api = OperationApi(settings().service, "health")
+api = OperationApi.declared(settings().service, "health")
 
 
 @api.endpoint()

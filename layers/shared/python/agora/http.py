@@ -135,14 +135,19 @@ def _auth_dependencies(auth: Auth) -> list[Any]:
 
 
 class OperationApi:
-    def __init__(self, service: str, operation_id: str) -> None:
-        self.operation: Operation = load_service(service).operation(operation_id)
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
         self.app = FastAPI(
-            title=f"agora-{service}.{operation_id}", openapi_url=None, docs_url=None, redoc_url=None
+            title=f"agora-{operation.service}.{operation.id}", openapi_url=None, docs_url=None, redoc_url=None
         )
         install_error_handlers(self.app)
         self.app.add_middleware(RequestContext, max_body_bytes=settings().max_body_bytes)
         self._handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+
+    @classmethod
+    def declared(cls, service: str, operation_id: str) -> OperationApi:
+        """The app of an operation as its service declares it."""
+        return cls(load_service(service).operation(operation_id))
 
     def endpoint(self, status_code: int = 200, **route: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Mount the function at the declared method and path, behind the declared authentication."""

@@ -1,0 +1,56 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail, envelopes_from_sqs
+
+
+class RecordingEvents:
+    def __init__(self, fail_ids=()):
+        self.calls = []
+        self.fail_ids = set(fail_ids)
+
+    def put_events(self, Entries):
+        self.calls.append(Entries)
+        return {
+            "Entries": [
+                {"ErrorCode": "InternalFailure"} if json.loads(e["Detail"])["id"] in self.fail_ids else {"EventId": "x"}
+                for e in Entries
+            ]
+        }
+
+
+def test_envelope_carries_the_versioned_fields():
+    env = Envelope.new("orders", "order.created", {"order_id": "o1"}, correlation_id="req-1", trace="Root=1-a-b")
+    doc = json.loads(env.model_dump_json())
+    assert set(doc) == {"id", "type", "version", "source", "occurred_at", "correlation_id", "trace", "data"}
+    assert doc["version"] == 1
+    assert doc["source"] == "agora.orders"
+    assert doc["occurred_at"].endswith("Z")
+    entry = env.to_entry("agora")
+    assert entry["DetailType"] == "order.created" and entry["Source"] == "agora.orders"
+    assert entry["TraceHeader"] == "Root=1-a-b"
+    assert envelope_from_detail(entry["Detail"]) == env
+
+
+@pytest.mark.parametrize("bad", [{"type": "OrderCreated"}, {"source": "orders"}, {"unknown": 1}])
+def test_malformed_envelopes_are_refused(bad):
+    fields = {"type": "order.created", "source": "agora.orders", "data": {}} | bad
+    with pytest.raises(ValidationError):
+        Envelope(**fields)
+
+
+def test_publisher_batches_by_ten_and_reports_refused_entries():
+    envelopes = [Envelope.new("orders", "order.created", {"n": i}) for i in range(23)]
+    client = RecordingEvents(fail_ids={envelopes[12].id})
+    with pytest.raises(PublishFailed) as failure:
+        EventPublisher("agora", client=client).publish(envelopes)
+    assert [len(c) for c in client.calls] == [10, 10, 3]
+    assert failure.value.failed == [(envelopes[12].id, "InternalFailure")]
+
+
+def test_sqs_records_from_an_eventbridge_rule_yield_envelopes():
+    env = Envelope.new("payments", "payment.completed", {"payment_id": "p1"})
+    record = {"body": json.dumps({"detail-type": env.type, "source": env.source, "detail": json.loads(env.model_dump_json())})}
+    assert envelopes_from_sqs([record]) == [env]

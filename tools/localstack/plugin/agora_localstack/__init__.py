@@ -1,0 +1,1 @@
+"""LocalStack extensions that let Agora's CDK stacks run on a host without Docker."""

@@ -1,0 +1,1 @@
+"""Lambda runtime executor that runs execution environments as host processes."""

@@ -1,0 +1,12 @@
+from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+
+class HostProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+    """Selected with ``LAMBDA_RUNTIME_EXECUTOR=host-process``."""
+
+    name = "host-process"
+
+    def load(self, *args, **kwargs):
+        from agora_localstack.executor.host_executor import HostProcessRuntimeExecutor
+
+        return HostProcessRuntimeExecutor
