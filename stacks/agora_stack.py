@@ -34,7 +34,6 @@ class AgoraStack(cdk.Stack):
         self.layers = SharedLayers(self, "Layers", config=config)
         self.registry = ServiceRegistry(self, "Discovery")
 
-        environment = self._environment()
         self.functions: dict[str, ServiceFunctions] = {}
         for service in services:
             functions = ServiceFunctions(
@@ -44,7 +43,7 @@ class AgoraStack(cdk.Stack):
                 config=config,
                 layers=self.layers,
                 data=self.data,
-                environment=environment,
+                environment=self._environment(service),
             )
             self._grant(functions)
             for consumer in service.consumers:
@@ -60,7 +59,7 @@ class AgoraStack(cdk.Stack):
         for service in services:
             if service.route_prefixes:
                 self.registry.register(
-                    service, base_url=self.api.url, functions=dict(self.functions[service.name].operations)
+                    service, base_url=self.api.url, functions=dict(self.functions[service.name].internal)
                 )
 
         self.monitoring = Monitoring(self, "Monitoring", api=self.api.rest_api, alarm_email=config.alarm_email)
@@ -73,22 +72,26 @@ class AgoraStack(cdk.Stack):
         cdk.CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
         cdk.CfnOutput(self, "UsersTableName", value=self.data.users_table.table_name)
 
-    def _environment(self) -> dict[str, str]:
+    def _environment(self, service: Service) -> dict[str, str]:
         trace_export = "api" if self.config.is_localstack else "daemon"
-        return {
+        env = {
             "AGORA_STAGE": self.config.stage,
             "AGORA_VERSION": self.config.version,
             "AGORA_EVENT_BUS_NAME": BUS_NAME,
             "AGORA_NAMESPACE": NAMESPACE,
             "AGORA_TRACE_EXPORT": trace_export,
             "AGORA_JWT_SECRET_ARN": self.data.jwt_secret.secret_arn,
-            "AGORA_DATABASE_SECRET_ARN": self.data.database_secret.secret_arn,
             "AGORA_REDIS_URL": self.data.redis_url,
-            "AGORA_USERS_TABLE": self.data.users_table.table_name,
             "AGORA_IDEMPOTENCY_TABLE": self.data.idempotency_table.table_name,
             "POWERTOOLS_METRICS_NAMESPACE": "Agora",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        if service.uses_postgres:
+            env["AGORA_DATABASE_SECRET_ARN"] = self.data.database_secret.secret_arn
+            env["AGORA_DATABASE_NAME"] = f"agora_{service.name}"
+        if service.uses_dynamodb:
+            env["AGORA_USERS_TABLE"] = self.data.users_table.table_name
+        return env
 
     def _grant(self, functions: ServiceFunctions) -> None:
         service = functions.service
@@ -100,9 +103,11 @@ class AgoraStack(cdk.Stack):
                 self.data.database_secret.grant_read(fn)
             if service.uses_dynamodb:
                 self.data.users_table.grant_read_write_data(fn)
+                self.data.users_table.grant(fn, "dynamodb:DescribeTable")
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["servicediscovery:DiscoverInstances"], resources=["*"])
             )
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]))
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
             )

@@ -32,6 +32,14 @@ def service_code(service: str) -> lambda_.Code:
     )
 
 
+def migrations_fingerprint(service: str) -> str:
+    digest = hashlib.sha256()
+    for folder in (SHARED_LAYER_DIR / "python" / "agora" / "migrations", FUNCTIONS_DIR / service / "migrations"):
+        for path in sorted(folder.glob("*.sql")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def shared_layer_code() -> lambda_.Code:
     return lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=["README.md", *CACHE_NOISE])
 

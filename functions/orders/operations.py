@@ -1,6 +1,6 @@
 """The orders service's HTTP operations (seed: order-service, Kong budget 50/min, 500/h)."""
 
-from agora.operations import RateLimit, Service, health
+from agora.operations import RateLimit, Service, health, readiness
 
 SERVICE = Service(
     name="orders",
@@ -8,4 +8,5 @@ SERVICE = Service(
     route_prefixes=("/api/orders",),
     uses_postgres=True,
     operations=(health("orders"),),
+    internal=(readiness("orders"),),
 )

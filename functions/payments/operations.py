@@ -1,6 +1,6 @@
 """The payments service's HTTP operations (seed: payment-service, Kong budget 30/min, 300/h)."""
 
-from agora.operations import RateLimit, Service, health
+from agora.operations import RateLimit, Service, health, readiness
 
 SERVICE = Service(
     name="payments",
@@ -8,4 +8,5 @@ SERVICE = Service(
     route_prefixes=("/api/payments", "/api/webhooks"),
     uses_postgres=True,
     operations=(health("payments"),),
+    internal=(readiness("payments"),),
 )

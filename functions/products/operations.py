@@ -1,6 +1,6 @@
 """The products service's HTTP operations (seed: product-service, Kong budget 200/min, 2000/h)."""
 
-from agora.operations import RateLimit, Service, health
+from agora.operations import RateLimit, Service, health, readiness
 
 SERVICE = Service(
     name="products",
@@ -8,4 +8,5 @@ SERVICE = Service(
     route_prefixes=("/api/products",),
     uses_postgres=True,
     operations=(health("products"),),
+    internal=(readiness("products"),),
 )

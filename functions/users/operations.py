@@ -1,6 +1,6 @@
 """The users service's HTTP operations (seed: user-service, Kong budget 100/min, 1000/h)."""
 
-from agora.operations import RateLimit, Service, health
+from agora.operations import RateLimit, Service, health, readiness
 
 SERVICE = Service(
     name="users",
@@ -8,4 +8,5 @@ SERVICE = Service(
     route_prefixes=("/api/users", "/api/auth"),
     uses_dynamodb=True,
     operations=(health("users"),),
+    internal=(readiness("users"),),
 )

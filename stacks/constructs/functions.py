@@ -8,11 +8,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from agora.operations import Consumer, Operation, Service
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+
+from agora.operations import Consumer, Internal, Operation, Service
 from stacks.config import DeployConfig
 from stacks.constructs.data import DataStores
-from stacks.packaging import dependencies_layer_code, service_code, shared_layer_code
-
+from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 
@@ -69,13 +71,45 @@ class ServiceFunctions(Construct):
         self.consumers: dict[str, lambda_.Function] = {
             c.id: self._function(c, c.function_id) for c in service.consumers
         }
+        self.internal: dict[str, lambda_.Function] = {
+            i.id: self._function(i, i.function_id) for i in service.internal
+        }
+        self.plumbing: dict[str, lambda_.Function] = {}
+        if service.uses_postgres:
+            self._outbox_and_migrations()
 
     @property
     def all(self) -> list[lambda_.Function]:
-        return [*self.operations.values(), *self.consumers.values()]
+        return [*self.operations.values(), *self.consumers.values(), *self.internal.values(), *self.plumbing.values()]
 
-    def _function(self, decl: Operation | Consumer, construct_id: str) -> lambda_.Function:
-        name = f"agora-{self._config.stage}-{decl.service}-{decl.id.replace('_', '-')}"[:64]
+    def _outbox_and_migrations(self) -> None:
+        """What every PostgreSQL service gets: migrations on deploy and the scheduled outbox sweep."""
+        name = self.service.name
+        migrate = Internal(name, "migrate", "agora.migrate.handler", memory_mb=256, timeout_s=300,
+                           description=f"Apply the {name} database migrations")
+        relay = Internal(name, "outbox_relay", "agora.outbox.handler", memory_mb=256, timeout_s=60,
+                         description=f"Publish the {name} outbox to EventBridge")
+        migrator = self._function(migrate, migrate.function_id)
+        relayer = self._function(relay, relay.function_id)
+        self.plumbing = {migrate.id: migrator, relay.id: relayer}
+        cdk.CustomResource(
+            self,
+            "Migrations",
+            service_token=migrator.function_arn,
+            resource_type="Custom::AgoraMigrations",
+            # A new fingerprint on every change of the SQL makes CloudFormation run the migrator again.
+            properties={"Fingerprint": migrations_fingerprint(name)},
+        )
+        events.Rule(
+            self,
+            "OutboxSweep",
+            description=f"Sweep the {name} outbox for events a crash left unpublished",
+            schedule=events.Schedule.rate(cdk.Duration.minutes(1)),
+            targets=[targets.LambdaFunction(relayer)],
+        )
+
+    def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> lambda_.Function:
+        name = f"agora-{self._config.stage}-{decl.function_name_suffix}"[:64]
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",

@@ -44,7 +44,7 @@ def test_every_function_is_traced_logged_and_sized(target):
 
 def test_every_rule_feeds_a_queue_with_a_dlq_and_a_partial_batch_consumer(target, services):
     _, _, template = target
-    rules = resources(template, "AWS::Events::Rule")
+    rules = {k: r for k, r in resources(template, "AWS::Events::Rule").items() if "EventPattern" in r["Properties"]}
     consumers = [c for s in services for c in s.consumers]
     assert len(rules) == len(consumers)
     queues = resources(template, "AWS::SQS::Queue")
@@ -132,3 +132,28 @@ def test_no_secret_value_is_in_the_template(target):
     assert "password123" not in text and "default-secret" not in text
     jwt = resources(template, "AWS::SecretsManager::Secret")
     assert any("GenerateSecretString" in s["Properties"] for s in jwt.values())
+
+
+def test_postgres_services_migrate_on_deploy_and_sweep_their_outbox(target, services):
+    _, _, template = target
+    postgres = [s for s in services if s.uses_postgres]
+    migrations = resources(template, "Custom::AgoraMigrations")
+    assert len(migrations) == len(postgres)
+    sweeps = [r for r in resources(template, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
+    assert len(sweeps) == len(postgres)
+    for service in postgres:
+        template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {
+                "Handler": "agora.outbox.handler",
+                "Environment": {"Variables": Match.object_like({"AGORA_DATABASE_NAME": f"agora_{service.name}"})},
+            },
+        )
+
+
+def test_only_postgres_services_get_the_database_secret(target, services):
+    _, _, template = target
+    for fn in resources(template, "AWS::Lambda::Function").values():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        uses_postgres = next(s for s in services if s.name == variables["AGORA_SERVICE"]).uses_postgres
+        assert ("AGORA_DATABASE_SECRET_ARN" in variables) == uses_postgres

@@ -29,8 +29,25 @@ class RateLimit:
         return round(self.per_minute / 60, 3)
 
 
+class Named:
+    """What every declared function has: the service it belongs to and an id within it."""
+
+    service: str
+    id: str
+
+    @property
+    def function_id(self) -> str:
+        """A CloudFormation-safe name fragment, e.g. ``UsersHealth``."""
+        words = [self.service, *self.id.replace("-", "_").split("_")]
+        return "".join(w[:1].upper() + w[1:] for w in words)
+
+    @property
+    def function_name_suffix(self) -> str:
+        return f"{self.service}-{self.id.replace('_', '-')}"
+
+
 @dataclass(frozen=True)
-class Operation:
+class Operation(Named):
     service: str
     id: str
     method: str
@@ -42,15 +59,9 @@ class Operation:
     timeout_s: int = 10
     description: str = ""
 
-    @property
-    def function_id(self) -> str:
-        """A CloudFormation-safe name fragment, e.g. ``UsersHealth``."""
-        words = [self.service, *self.id.replace("-", "_").split("_")]
-        return "".join(w[:1].upper() + w[1:] for w in words)
-
 
 @dataclass(frozen=True)
-class Consumer:
+class Consumer(Named):
     """An event consumer: EventBridge rule -> SQS queue (with DLQ) -> this function."""
 
     service: str
@@ -64,13 +75,24 @@ class Consumer:
     description: str = ""
 
     @property
-    def function_id(self) -> str:
-        words = [self.service, *self.id.replace("-", "_").split("_")]
-        return "".join(w[:1].upper() + w[1:] for w in words)
-
-    @property
     def all_events(self) -> bool:
         return self.event_types == ("*",)
+
+
+@dataclass(frozen=True)
+class Internal(Named):
+    """A function other services invoke directly (Lambda Invoke under IAM), never routed publicly.
+
+    Callers find its name in Cloud Map as the instance attribute ``fn_<id>``.
+    """
+
+    service: str
+    id: str
+    handler: str
+    callers: tuple[str, ...] = ()
+    memory_mb: int = 512
+    timeout_s: int = 15
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,7 @@ class Service:
     route_prefixes: tuple[str, ...]
     operations: tuple[Operation, ...] = field(default=())
     consumers: tuple[Consumer, ...] = field(default=())
+    internal: tuple[Internal, ...] = field(default=())
     uses_postgres: bool = False
     uses_dynamodb: bool = False
     business_metrics: tuple[str, ...] = field(default=())
@@ -113,6 +136,18 @@ def health(service: str) -> Operation:
         memory_mb=256,
         timeout_s=5,
         description="Liveness: {status, service, timestamp, version}",
+    )
+
+
+def readiness(service: str) -> Internal:
+    """Checks every dependency of the service, Cloud Map included; operators and `make dev` call it."""
+    return Internal(
+        service=service,
+        id="readiness",
+        handler="agora.readiness.handler",
+        memory_mb=256,
+        timeout_s=15,
+        description="Dependency check: database, cache, event bus, service discovery",
     )
 
 

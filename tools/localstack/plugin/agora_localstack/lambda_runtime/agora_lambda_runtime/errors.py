@@ -1,7 +1,10 @@
 """Error payloads in the shape the AWS Python runtime reports them."""
 
+import os
 import traceback
 from types import TracebackType
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class InitError(Exception):
@@ -28,9 +31,22 @@ def handler_error(exc: BaseException, request_id: str, tb: TracebackType | None)
     }
 
 
+def _is_user_frame(frame: traceback.FrameSummary) -> bool:
+    filename = frame.filename
+    return not (
+        filename.startswith(_RUNTIME_DIR)
+        or filename.startswith("<frozen importlib")
+        or filename.endswith(os.path.join("importlib", "__init__.py"))
+    )
+
+
 def init_error(error: InitError) -> dict:
-    cause = error.cause
-    frames = stack_trace(cause.__traceback__) if cause is not None else []
+    frames = []
+    # AWS reports a missing module without a trace; other import-time failures
+    # show the user's frames only.
+    if error.cause is not None and error.error_type != "Runtime.ImportModuleError":
+        summary = traceback.extract_tb(error.cause.__traceback__)
+        frames = traceback.format_list([frame for frame in summary if _is_user_frame(frame)])
     return {
         "errorMessage": error.message,
         "errorType": error.error_type,

@@ -4,7 +4,6 @@ import decimal
 import json
 import math
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -51,7 +50,16 @@ def execute(handler: Callable, raw_event: str, context: LambdaContext) -> tuple[
 
 
 def _max_memory_mb() -> int:
-    return math.ceil(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # getrusage's ru_maxrss survives exec, so a runtime forked from LocalStack
+    # would report LocalStack's peak; VmHWM is reset for the new image.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return math.ceil(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return 0
 
 
 class InvocationRunner:

@@ -1,0 +1,127 @@
+"""Versioned SQL migrations per service database, applied once each, under an advisory lock.
+
+Sources, in order: the shared ``agora/migrations`` (the outbox), then
+``<service>/migrations``.  Each file runs in its own transaction and is recorded
+in ``schema_migrations``.  Runs on deploy (a CloudFormation custom resource),
+from ``make dev`` and from the tests.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+LOCK_KEY = 7_391_004  # an arbitrary constant shared by every migrator
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+
+def migrations_for(service: str) -> list[Migration]:
+    found: list[Migration] = []
+    for package in ("agora", service):
+        try:
+            folder = importlib.resources.files(package) / "migrations"
+        except ModuleNotFoundError:
+            continue
+        if not folder.is_dir():
+            continue
+        files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+        found += [Migration(f"{package}:{f.name}", f.read_text()) for f in files]
+    return found
+
+
+def ensure_database(admin_conninfo: str, name: str) -> bool:
+    """Create the service's database on the server if it is missing; True when created."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:  # another migrator won the race
+            return False
+        return True
+
+
+def apply(conninfo: str, service: str) -> list[str]:
+    """Apply the pending migrations; return the names applied now."""
+    import psycopg
+
+    applied_now: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+            for migration in migrations_for(service):
+                if migration.name in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
+                    conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (migration.name,))
+                applied_now.append(migration.name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    return applied_now
+
+
+def with_database(conninfo: str, name: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    return make_conninfo(**{**conninfo_to_dict(conninfo), "dbname": name})
+
+
+def migrate_service(server_conninfo: str, service: str, database: str) -> list[str]:
+    ensure_database(server_conninfo, database)
+    return apply(with_database(server_conninfo, database), service)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """CloudFormation custom resource: migrate on Create and Update, keep the data on Delete."""
+    from agora.db import conninfo
+    from agora.observability import logger
+    from agora.settings import settings
+
+    cfg = settings()
+    status, reason, data = "SUCCESS", "", {}
+    try:
+        if event.get("RequestType") in ("Create", "Update"):
+            assert cfg.database_name, "AGORA_DATABASE_NAME is not set"
+            applied = migrate_service(conninfo(cfg.model_copy(update={"database_name": "postgres"})), cfg.service, cfg.database_name)
+            logger().info("migrations applied", extra={"applied": applied})
+            data = {"Applied": ",".join(applied) or "none"}
+    except Exception as exc:
+        logger().exception("migration failed")
+        status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
+    if "ResponseURL" in event:
+        _respond(event, context, status, reason, data)
+    return {"Status": status, "Reason": reason, "Data": data}
+
+
+def _respond(event: dict[str, Any], context: Any, status: str, reason: str, data: dict[str, str]) -> None:
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason or f"see {getattr(context, 'log_group_name', 'the function logs')}",
+            "PhysicalResourceId": event.get("PhysicalResourceId") or f"migrations-{event['LogicalResourceId']}",
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data,
+        }
+    ).encode()
+    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - CloudFormation's pre-signed URL
+        pass

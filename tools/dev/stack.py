@@ -1,0 +1,257 @@
+"""The whole system on one machine: PostgreSQL, Redis and LocalStack on the host, the real stacks in it.
+
+    python -m tools.dev.stack up        # start what is missing, deploy, seed, print the API URL
+    python -m tools.dev.stack down      # stop what 'up' started, and only that
+    python -m tools.dev.stack seed      # (re)load the catalog and the admin user
+    python -m tools.dev.stack e2e       # up in a scratch state dir, run tests/e2e, always down
+    python -m tools.dev.stack deploy-compose   # deploy into LocalStack from localstack-compose.yml
+
+State lives in ``AGORA_LOCAL_DIR`` (default ``.local``).  Ports: ``LOCALSTACK_PORT``
+(4566), ``AGORA_DEV_POSTGRES_PORT`` (54329), ``AGORA_DEV_REDIS_PORT`` (63799).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.dev import backing
+
+ROOT = Path(__file__).resolve().parents[2]
+CTL = ROOT / "tools" / "localstack" / "ctl.py"
+STACK_NAME = "Agora"
+STAGE = "local"
+API_ID = "agora"
+DEV_ADMIN_EMAIL = "admin@agora.local"
+
+
+@dataclass(frozen=True)
+class Paths:
+    state: Path
+
+    @property
+    def api_url(self) -> Path:
+        return self.state / "api-url"
+
+    @property
+    def admin(self) -> Path:
+        return self.state / "admin.json"
+
+    @property
+    def outputs(self) -> Path:
+        return self.state / "outputs.json"
+
+    @property
+    def dev_env(self) -> Path:
+        return self.state / "dev.env"
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("AGORA_LOCAL_DIR", ROOT / ".local")).resolve()
+
+
+def localstack_port() -> int:
+    return int(os.environ.get("LOCALSTACK_PORT", "4566"))
+
+
+def endpoint() -> str:
+    return f"http://127.0.0.1:{localstack_port()}"
+
+
+def api_base_url() -> str:
+    # LocalStack's path-style URL for a REST API; the `_custom_id_` tag keeps the id stable.
+    return f"{endpoint()}/restapis/{API_ID}/{STAGE}/_user_request_"
+
+
+def aws_env(state: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint(),
+        "AWS_ENDPOINT_URL_S3": endpoint(),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "CDK_HOME": str(state / "cdk-home"),
+        "AGORA_LOCAL_DIR": str(state),
+    }
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ctl(command: str, state: Path) -> None:
+    subprocess.run([sys.executable, str(CTL), command], check=True, env=aws_env(state))
+
+
+def cdk(args: list[str], state: Path) -> None:
+    subprocess.run(["cdklocal", *args], check=True, cwd=ROOT, env=aws_env(state))
+
+
+def boto(service: str, state: Path):  # type: ignore[no-untyped-def]
+    import boto3
+
+    env = aws_env(state)
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def deploy(state: Path, database_url: str, redis_url: str) -> None:
+    cfn = boto("cloudformation", state)
+    existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    if "CDKToolkit" not in existing:
+        step("bootstrapping CDK in LocalStack")
+        cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
+    step("deploying the Agora stack to LocalStack")
+    cdk(
+        [
+            "deploy", STACK_NAME, "--require-approval", "never", "--progress", "events",
+            "--outputs-file", str(Paths(state).outputs),
+            "-c", "target=localstack", "-c", f"database_url={database_url}", "-c", f"redis_url={redis_url}",
+            "--output", str(state / "cdk.out"),
+        ],
+        state,
+    )
+
+
+def wait_for_api(url: str, timeout_s: float = 60) -> float:
+    """Poll the users health route until it answers 200; return the seconds it took."""
+    import urllib.request
+
+    started = time.monotonic()
+    last_error: Exception | None = None
+    while time.monotonic() - started < timeout_s:
+        try:
+            with urllib.request.urlopen(f"{url}/api/users/health", timeout=10) as response:  # noqa: S310
+                if response.status == 200:
+                    return time.monotonic() - started
+        except Exception as exc:
+            last_error = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"the API did not answer at {url} within {timeout_s:.0f}s: {last_error}")
+
+
+def dev_admin(paths: Paths) -> dict[str, str]:
+    """The dev admin's credentials: made once, kept in .local/admin.json (git-ignored)."""
+    if paths.admin.exists():
+        return dict(json.loads(paths.admin.read_text()))
+    admin = {"email": DEV_ADMIN_EMAIL, "password": secrets.token_urlsafe(18)}
+    paths.admin.write_text(json.dumps(admin, indent=2) + "\n")
+    paths.admin.chmod(0o600)
+    return admin
+
+
+def seed(state: Path) -> None:
+    """Run each service's seeder that exists (``<service>.seed``) against the running system."""
+    paths = Paths(state)
+    admin = dev_admin(paths)
+    env = {**aws_env(state), "AGORA_ADMIN_EMAIL": admin["email"], "AGORA_ADMIN_PASSWORD": admin["password"]}
+    env.update(dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line))
+    for service in ("users", "products"):
+        if (ROOT / "functions" / service / "seed.py").exists():
+            step(f"seeding {service}")
+            subprocess.run(
+                [sys.executable, "-m", f"{service}.seed"],
+                check=True,
+                cwd=ROOT,
+                env={**env, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/shared/python")])},
+            )
+
+
+def up(state: Path) -> str:
+    started = time.monotonic()
+    state.mkdir(parents=True, exist_ok=True)
+    paths = Paths(state)
+    step("PostgreSQL and Redis")
+    pg = backing.ensure_postgres(state)
+    redis = backing.ensure_redis(state)
+    paths.dev_env.write_text(f"DATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")
+    step("LocalStack on the host")
+    ctl("install", state)
+    ctl("start", state)
+    deploy(state, pg.url, redis.url)
+    url = api_base_url()
+    paths.api_url.write_text(url + "\n")
+    wait_for_api(url)
+    seed(state)
+    elapsed = time.monotonic() - started
+    print(
+        f"\nAgora is running ({elapsed:.0f}s).\n"
+        f"  API:        {url}\n"
+        f"  try:        curl {url}/api/users/health\n"
+        f"  admin:      {paths.admin}\n"
+        f"  LocalStack: {endpoint()}   PostgreSQL: {pg.url}   Redis: {redis.url}\n"
+        f"  stop:       make dev-down\n",
+        flush=True,
+    )
+    return url
+
+
+def down(state: Path) -> None:
+    if CTL.exists():
+        subprocess.run([sys.executable, str(CTL), "stop"], check=False, env=aws_env(state))
+    if backing.stop_redis(state):
+        step("stopped the embedded Redis")
+    if backing.stop_postgres(state):
+        step("stopped the embedded PostgreSQL")
+
+
+def e2e(extra_args: list[str]) -> int:
+    """Bring up a scratch system on ports apart from 'make dev', run tests/e2e against it, tear it down."""
+    state = ROOT / ".local" / "e2e"
+    os.environ.setdefault("LOCALSTACK_PORT", "4599")
+    os.environ.setdefault("AGORA_DEV_POSTGRES_PORT", "54339")
+    os.environ.setdefault("AGORA_DEV_REDIS_PORT", "63809")
+    backing.POSTGRES_PORT = int(os.environ["AGORA_DEV_POSTGRES_PORT"])
+    backing.REDIS_PORT = int(os.environ["AGORA_DEV_REDIS_PORT"])
+    try:
+        url = up(state)
+        env = {**aws_env(state), "AGORA_API_URL": url}
+        return subprocess.run([sys.executable, "-m", "pytest", "tests/e2e", *extra_args], cwd=ROOT, env=env).returncode
+    finally:
+        down(state)
+
+
+def deploy_compose(state: Path) -> None:
+    """Deploy into a LocalStack started with Docker from localstack-compose.yml."""
+    subprocess.run(["docker", "compose", "-f", "localstack-compose.yml", "up", "-d", "--wait"], check=True, cwd=ROOT)
+    database_url = os.environ.get("DATABASE_URL", "postgresql://postgres:agora@host.docker.internal:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL", "redis://host.docker.internal:6379/0")
+    state.mkdir(parents=True, exist_ok=True)
+    deploy(state, database_url, redis_url)
+    print(f"API: {api_base_url()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.dev.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "seed", "e2e", "deploy-compose"])
+    args, rest = parser.parse_known_args(argv)
+    state = state_dir()
+    if args.command == "up":
+        up(state)
+    elif args.command == "down":
+        down(state)
+    elif args.command == "seed":
+        seed(state)
+    elif args.command == "e2e":
+        return e2e(rest)
+    else:
+        deploy_compose(state)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

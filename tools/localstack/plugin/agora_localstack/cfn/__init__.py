@@ -1,0 +1,1 @@
+"""CloudFormation resource providers for Cloud Map, backed by the servicediscovery API."""
