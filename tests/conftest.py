@@ -1,6 +1,9 @@
 """Settings every test process starts from: no AWS account, no real credentials, no tracing export."""
 
 import os
+from dataclasses import dataclass
+
+import pytest
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -8,3 +11,22 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AGORA_SERVICE", "users")
 os.environ.setdefault("AGORA_TRACE_EXPORT", "off")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Agora")
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "agora-test-fn"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:agora-test-fn"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "11111111-2222-3333-4444-555555555555"
+    log_group_name: str = "/aws/lambda/agora-test-fn"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 3000
+
+
+@pytest.fixture
+def lambda_context():
+    return LambdaContext()

@@ -37,6 +37,9 @@ def runtime_environment(
         # Keep the host user's ~/.aws files out of the function's SDK configuration.
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        # Cloud Map's DiscoverInstances would otherwise go to data-<endpoint host>,
+        # which does not resolve for a LocalStack endpoint.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
     env = {**base, **{key: str(value) for key, value in localstack_env.items() if value is not None}}
     env["PYTHONPATH"] = _join([env.get("PYTHONPATH", ""), str(RUNTIME_ROOT)])

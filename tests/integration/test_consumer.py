@@ -1,0 +1,72 @@
+"""SQS consumers: partial batch failures and once-per-event handling, idempotency on (moto) DynamoDB."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from agora.events import Envelope
+
+
+def sqs_record(envelope: Envelope | None, raw: str | None = None) -> dict:
+    body = raw if raw is not None else json.dumps(
+        {"source": envelope.source, "detail-type": envelope.type, "detail": json.loads(envelope.model_dump_json())}
+    )
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "rh",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+        "awsRegion": "us-east-1",
+    }
+
+
+@pytest.fixture
+def consumer_factory(monkeypatch):
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
+        from agora import consumer, settings
+
+        settings.settings.cache_clear()
+        consumer._idempotency.cache_clear()
+        yield consumer.consumer
+        settings.settings.cache_clear()
+        consumer._idempotency.cache_clear()
+
+
+def test_each_event_is_handled_once_and_failures_are_reported_alone(consumer_factory, lambda_context):
+    handled: list[str] = []
+    poison = Envelope.new("orders", "order.created", {"explode": True})
+
+    def handle(envelope: Envelope) -> None:
+        if envelope.data.get("explode"):
+            raise ValueError("cannot handle")
+        handled.append(envelope.id)
+
+    handler = consumer_factory(handle)
+    good = Envelope.new("orders", "order.created", {"n": 1})
+    records = [sqs_record(good), sqs_record(poison), sqs_record(None, raw="not json"), sqs_record(good)]
+    result = handler({"Records": records}, lambda_context)
+
+    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    assert failed == {records[1]["messageId"], records[2]["messageId"]}
+    assert handled == [good.id], "the duplicate delivery of the same event id was not handled again"
+
+    # A later redelivery of an already handled event is acknowledged without handling it again.
+    again = handler({"Records": [sqs_record(good)]}, lambda_context)
+    assert again["batchItemFailures"] == []
+    assert handled == [good.id]
