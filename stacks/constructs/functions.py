@@ -85,10 +85,7 @@ class ServiceFunctions(Construct):
     def _outbox_and_migrations(self) -> None:
         """What every PostgreSQL service gets: migrations on deploy and the scheduled outbox sweep."""
         name = self.service.name
-        migrate = Internal(name, "migrate", "agora.migrate.handler", memory_mb=256, timeout_s=300,
-                           description=f"Apply the {name} database migrations")
-        relay = Internal(name, "outbox_relay", "agora.outbox.handler", memory_mb=256, timeout_s=60,
-                         description=f"Publish the {name} outbox to EventBridge")
+        migrate, relay = self.service.plumbing
         migrator = self._function(migrate, migrate.function_id)
         relayer = self._function(relay, relay.function_id)
         self.plumbing = {migrate.id: migrator, relay.id: relayer}

@@ -118,6 +118,23 @@ class Service:
     def limit_for(self, op: Operation) -> RateLimit | None:
         return op.rate_limit or self.rate_limit
 
+    @property
+    def plumbing(self) -> tuple[Internal, ...]:
+        """Functions implied by the service's storage: for PostgreSQL, migrations and the outbox sweep."""
+        if not self.uses_postgres:
+            return ()
+        return (
+            Internal(self.name, "migrate", "agora.migrate.handler", memory_mb=256, timeout_s=300,
+                     description=f"Apply the {self.name} database migrations"),
+            Internal(self.name, "outbox_relay", "agora.outbox.handler", memory_mb=256, timeout_s=60,
+                     description=f"Publish the {self.name} outbox to EventBridge"),
+        )
+
+    @property
+    def functions(self) -> tuple[Operation | Consumer | Internal, ...]:
+        """Every function the service deploys."""
+        return (*self.operations, *self.consumers, *self.internal, *self.plumbing)
+
 
 DOMAIN_SERVICES = ("users", "products", "orders", "payments")
 # The audit trail is not a domain service: it listens to every domain event.

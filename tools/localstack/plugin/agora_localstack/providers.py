@@ -1,4 +1,4 @@
-"""Service providers that hand every operation of an API to LocalStack's bundled moto.
+"""Service providers that hand the operations of an API to LocalStack's bundled moto.
 
 Community LocalStack has no provider for Cloud Map or X-Ray, and its DynamoDB
 provider downloads DynamoDB Local and a JVM on first use. Moto implements all
@@ -7,13 +7,16 @@ with ``PROVIDER_OVERRIDE_<API>=agora``.
 """
 
 import importlib
+from collections.abc import Callable
 
-from localstack.aws.api import RequestContext, ServiceRequest, ServiceResponse
+from localstack.aws.api import CommonServiceException, RequestContext, ServiceRequest, ServiceResponse
 from localstack.aws.spec import load_service
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 
 PROVIDER_NAME = "agora"
+
+Handler = Callable[[RequestContext, ServiceRequest], ServiceResponse]
 
 
 def _call_moto(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
@@ -23,46 +26,77 @@ def _call_moto(context: RequestContext, request: ServiceRequest) -> ServiceRespo
 
 
 class MotoProvider:
-    """Provider without operations of its own; its dispatch table routes every operation to moto."""
+    """Routes every operation to moto, except the ones given in ``overrides``."""
 
-    def __init__(self, service: str, moto_backend_module: str, moto_backend_name: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        backend_module: str,
+        backend_name: str,
+        overrides: dict[str, Handler] | None = None,
+    ) -> None:
         self.service = service
-        self._backend_module = moto_backend_module
-        self._backend_name = moto_backend_name
+        self._backend_module = backend_module
+        self._backend_name = backend_name
+        self._overrides = overrides or {}
 
-    def dispatch_table(self) -> dict:
-        return {operation: _call_moto for operation in load_service(self.service).operation_names}
+    def backends(self):
+        return getattr(importlib.import_module(self._backend_module), self._backend_name)
+
+    def dispatch_table(self) -> dict[str, Handler]:
+        operations = load_service(self.service).operation_names
+        return {name: self._overrides.get(name, _call_moto) for name in operations}
 
     def accept_state_visitor(self, visitor: StateVisitor) -> None:
         # Lets LocalStack's state reset endpoint clear the moto backend.
-        module = importlib.import_module(self._backend_module)
-        visitor.visit(getattr(module, self._backend_name))
+        visitor.visit(self.backends())
 
 
-def _moto_service(service: str, backend_module: str, backend_name: str) -> Service:
-    provider = MotoProvider(service, backend_module, backend_name)
+def _service(provider: MotoProvider) -> Service:
     return Service.for_provider(provider, dispatch_table_factory=MotoProvider.dispatch_table)
+
+
+def _update_http_namespace(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+    # Moto answers with "operationId", which clients drop as an unknown member.
+    from moto.core.exceptions import RESTError
+    from moto.servicediscovery.models import servicediscovery_backends
+
+    backend = servicediscovery_backends[context.account_id][context.region]
+    try:
+        operation_id = backend.update_http_namespace(
+            _id=request["Id"],
+            namespace_dict=request["Namespace"],
+            updater_request_id=request.get("UpdaterRequestId"),
+        )
+    except RESTError as e:
+        raise CommonServiceException(e.error_type, e.message, status_code=e.code) from e
+    return {"OperationId": operation_id}
 
 
 @aws_provider(api="servicediscovery", name=PROVIDER_NAME)
 def servicediscovery() -> Service:
-    return _moto_service(
-        "servicediscovery", "moto.servicediscovery.models", "servicediscovery_backends"
+    return _service(
+        MotoProvider(
+            "servicediscovery",
+            "moto.servicediscovery.models",
+            "servicediscovery_backends",
+            overrides={"UpdateHttpNamespace": _update_http_namespace},
+        )
     )
 
 
 @aws_provider(api="xray", name=PROVIDER_NAME)
 def xray() -> Service:
-    return _moto_service("xray", "moto.xray.models", "xray_backends")
+    return _service(MotoProvider("xray", "moto.xray.models", "xray_backends"))
 
 
 @aws_provider(api="dynamodb", name=PROVIDER_NAME)
 def dynamodb() -> Service:
-    return _moto_service("dynamodb", "moto.dynamodb.models", "dynamodb_backends")
+    return _service(MotoProvider("dynamodb", "moto.dynamodb.models", "dynamodb_backends"))
 
 
 @aws_provider(api="dynamodbstreams", name=PROVIDER_NAME)
 def dynamodbstreams() -> Service:
-    return _moto_service(
-        "dynamodbstreams", "moto.dynamodbstreams.models", "dynamodbstreams_backends"
+    return _service(
+        MotoProvider("dynamodbstreams", "moto.dynamodbstreams.models", "dynamodbstreams_backends")
     )
