@@ -17,6 +17,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions")]
@@ -73,9 +74,16 @@ def measure(service: str, handler: str, extra_env: dict[str, str]) -> dict[str, 
 
 
 def main() -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for service in load_all():
-        extra = {"AGORA_DATABASE_URL": "postgresql://bench@127.0.0.1/none", "AGORA_DATABASE_NAME": f"agora_{service.name}"} if service.uses_postgres else {}
+        extra = (
+            {
+                "AGORA_DATABASE_URL": "postgresql://bench@127.0.0.1/none",
+                "AGORA_DATABASE_NAME": f"agora_{service.name}",
+            }
+            if service.uses_postgres
+            else {}
+        )
         for decl in service.functions:
             result = measure(service.name, decl.handler, extra)
             rows.append({"function": f"{service.name}.{decl.id}", "handler": decl.handler, **result})
@@ -98,7 +106,8 @@ def main() -> int:
     ]
     for r in rows:
         ok = "yes" if r["median_ms"] <= BUDGET_MS else "**no**"
-        lines.append(f"| {r['function']} | `{r['handler']}` | {r['median_ms']} | {r['max_ms']} | {r['rss_mb']} | {ok} |")
+        cells = [r["function"], f"`{r['handler']}`", r["median_ms"], r["max_ms"], r["rss_mb"], ok]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     table = "\n".join(lines) + "\n"
     (RESULTS / "cold_start.md").write_text(table)
     print(table)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from agora.operations import Service, load_all
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from agora.operations import Service, load_all
 from stacks.config import DeployConfig
 from stacks.constructs.api import PublicApi
 from stacks.constructs.data import DataStores
@@ -62,7 +62,9 @@ class AgoraStack(cdk.Stack):
                     service, base_url=self.api.url, functions=dict(self.functions[service.name].internal)
                 )
 
-        self.monitoring = Monitoring(self, "Monitoring", api=self.api.rest_api, alarm_email=config.alarm_email)
+        self.monitoring = Monitoring(
+            self, "Monitoring", api=self.api.rest_api, alarm_email=config.alarm_email
+        )
         for service in services:
             subs = [s for s in self.events.subscriptions if s.consumer.service == service.name]
             self.monitoring.add_service(service, self.functions[service.name].all, subs)
@@ -107,7 +109,13 @@ class AgoraStack(cdk.Stack):
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["servicediscovery:DiscoverInstances"], resources=["*"])
             )
-            fn.add_to_role_policy(iam.PolicyStatement(actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]))
             fn.add_to_role_policy(
-                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+                iam.PolicyStatement(
+                    actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]
+                )
+            )
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+                )
             )

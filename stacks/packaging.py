@@ -34,7 +34,10 @@ def service_code(service: str) -> lambda_.Code:
 
 def migrations_fingerprint(service: str) -> str:
     digest = hashlib.sha256()
-    for folder in (SHARED_LAYER_DIR / "python" / "agora" / "migrations", FUNCTIONS_DIR / service / "migrations"):
+    for folder in (
+        SHARED_LAYER_DIR / "python" / "agora" / "migrations",
+        FUNCTIONS_DIR / service / "migrations",
+    ):
         for path in sorted(folder.glob("*.sql")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -77,17 +80,39 @@ class LockedWheels:
         target = Path(output_dir) / "python"
         requirements = Path(output_dir) / "requirements.txt"
         export = [
-            *_uv(), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes",
-            "--no-header", "--no-annotate", "--project", str(ROOT), "-o", str(requirements),
+            *_uv(),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--project",
+            str(ROOT),
+            "-o",
+            str(requirements),
         ]
         for name in RUNTIME_PROVIDED:
             export += ["--no-emit-package", name]
         subprocess.run(export, check=True, stdout=subprocess.DEVNULL)
         subprocess.run(
             [
-                *_uv(), "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:",
-                "--python-platform", self.platform_tag, "--python-version", PYTHON_VERSION,
-                "--target", str(target), "-r", str(requirements),
+                *_uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--python-platform",
+                self.platform_tag,
+                "--python-version",
+                PYTHON_VERSION,
+                "--target",
+                str(target),
+                "-r",
+                str(requirements),
             ],
             check=True,
         )

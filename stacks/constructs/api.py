@@ -11,17 +11,25 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
+from agora.operations import Operation, Service
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from agora.operations import Operation, Service
 from stacks.config import LOCALSTACK_API_ID, DeployConfig
 
 CORS_HEADERS = [
-    "Accept", "Accept-Version", "Authorization", "Content-Length", "Content-MD5", "Content-Type",
-    "Date", "Idempotency-Key", "X-Auth-Token", "X-Request-ID",
+    "Accept",
+    "Accept-Version",
+    "Authorization",
+    "Content-Length",
+    "Content-MD5",
+    "Content-Type",
+    "Date",
+    "Idempotency-Key",
+    "X-Auth-Token",
+    "X-Request-ID",
 ]
 STAGE_RATE_PER_S = 100
 STAGE_BURST = 200
@@ -57,7 +65,9 @@ class PublicApi(Construct):
         )
         method_options = {
             method_key(op): apigw.MethodDeploymentOptions(
-                throttling_rate_limit=limit.per_second, throttling_burst_limit=limit.burst, metrics_enabled=True
+                throttling_rate_limit=limit.per_second,
+                throttling_burst_limit=limit.burst,
+                metrics_enabled=True,
             )
             for service, _ in services
             for op in service.operations
@@ -78,8 +88,15 @@ class PublicApi(Construct):
                 method_options=method_options,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
                 ),
             ),
             default_cors_preflight_options=apigw.CorsOptions(

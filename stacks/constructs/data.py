@@ -59,7 +59,8 @@ class DataStores(Construct):
         )
 
         if config.is_localstack:
-            assert config.database_url and config.redis_url
+            assert config.database_url
+            assert config.redis_url
             self.database_secret: secretsmanager.ISecret = _dev_database_secret(self, config.database_url)
             self.redis_url = config.redis_url
         else:

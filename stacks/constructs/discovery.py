@@ -6,11 +6,10 @@ the public base URL and the names of the functions it may invoke directly.
 
 from __future__ import annotations
 
+from agora.operations import Service
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
-
-from agora.operations import Service
 
 NAMESPACE = "agora"
 
@@ -31,6 +30,8 @@ class ServiceRegistry(Construct):
         )
         attributes = {"base_url": base_url.rstrip("/") + service.route_prefixes[0]}
         attributes.update({f"fn_{op_id}": fn.function_name for op_id, fn in functions.items()})
-        entry.register_non_ip_instance("Instance", instance_id=f"{service.name}-1", custom_attributes=attributes)
+        entry.register_non_ip_instance(
+            "Instance", instance_id=f"{service.name}-1", custom_attributes=attributes
+        )
         self.services[service.name] = entry
         return entry

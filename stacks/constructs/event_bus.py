@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from agora.operations import Consumer
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-
-from agora.operations import Consumer
 
 BUS_NAME = "agora"
 SOURCE_PREFIX = "agora."
@@ -30,7 +29,9 @@ class DomainEventBus(Construct):
         self.subscriptions: list[Subscription] = []
 
     def subscribe(self, consumer: Consumer, function: lambda_.IFunction) -> Subscription:
-        subscription = Subscription(self, consumer.function_id, bus=self.bus, consumer=consumer, function=function)
+        subscription = Subscription(
+            self, consumer.function_id, bus=self.bus, consumer=consumer, function=function
+        )
         self.subscriptions.append(subscription)
         return subscription
 

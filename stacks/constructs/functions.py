@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from agora.operations import Consumer, Internal, Operation, Service
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-
-from agora.operations import Consumer, Internal, Operation, Service
 from stacks.config import DeployConfig
 from stacks.constructs.data import DataStores
 from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code
@@ -64,7 +63,11 @@ class ServiceFunctions(Construct):
         self._layers = layers
         self._data = data
         self._code = service_code(service.name)
-        self._environment = {**environment, "AGORA_SERVICE": service.name, "POWERTOOLS_SERVICE_NAME": service.name}
+        self._environment = {
+            **environment,
+            "AGORA_SERVICE": service.name,
+            "POWERTOOLS_SERVICE_NAME": service.name,
+        }
         self.operations: dict[str, lambda_.Function] = {
             op.id: self._function(op, op.function_id) for op in service.operations
         }
@@ -80,7 +83,12 @@ class ServiceFunctions(Construct):
 
     @property
     def all(self) -> list[lambda_.Function]:
-        return [*self.operations.values(), *self.consumers.values(), *self.internal.values(), *self.plumbing.values()]
+        return [
+            *self.operations.values(),
+            *self.consumers.values(),
+            *self.internal.values(),
+            *self.plumbing.values(),
+        ]
 
     def _outbox_and_migrations(self) -> None:
         """What every PostgreSQL service gets: migrations on deploy and the scheduled outbox sweep."""
@@ -133,6 +141,8 @@ class ServiceFunctions(Construct):
             environment={**self._environment, "AGORA_OPERATION": decl.id},
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) if vpc else None,
-            security_groups=[self._data.function_security_group] if self._data.function_security_group else None,
+            security_groups=[self._data.function_security_group]
+            if self._data.function_security_group
+            else None,
         )
         return function

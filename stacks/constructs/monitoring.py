@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from agora.operations import Service
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -13,7 +14,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from agora.operations import Service
 from stacks.constructs.event_bus import Subscription
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -49,7 +49,11 @@ class Monitoring(Construct):
         return cw.Metric(
             namespace="AWS/ApiGateway",
             metric_name=name,
-            dimensions_map={"ApiName": self.api.rest_api_name, "Stage": self.api.deployment_stage.stage_name, **extra},
+            dimensions_map={
+                "ApiName": self.api.rest_api_name,
+                "Stage": self.api.deployment_stage.stage_name,
+                **extra,
+            },
             statistic=statistic,
             period=FIVE_MINUTES,
         )
@@ -90,11 +94,15 @@ class Monitoring(Construct):
         functions: Sequence[lambda_.Function],
         subscriptions: Sequence[Subscription],
     ) -> cw.Dashboard:
-        dashboard = cw.Dashboard(self, f"{service.name.title()}Dashboard", dashboard_name=f"agora-{service.name}")
+        dashboard = cw.Dashboard(
+            self, f"{service.name.title()}Dashboard", dashboard_name=f"agora-{service.name}"
+        )
         widgets: list[cw.IWidget] = []
         for op in service.operations:
             extra = {"Resource": op.path, "Method": op.method}
-            widgets.append(self._latency_widget(f"{op.method} {op.path}", self._api_metric("Latency", **extra)))
+            widgets.append(
+                self._latency_widget(f"{op.method} {op.path}", self._api_metric("Latency", **extra))
+            )
             widgets.append(
                 self._errors_widget(
                     f"{op.method} {op.path} errors",
@@ -106,7 +114,9 @@ class Monitoring(Construct):
             widgets.append(self._function_widget(fn))
             self._function_alarms(fn)
         for sub in subscriptions:
-            depth = sub.dead_letters.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum")
+            depth = sub.dead_letters.metric_approximate_number_of_messages_visible(
+                period=FIVE_MINUTES, statistic="Maximum"
+            )
             widgets.append(cw.GraphWidget(title=f"DLQ depth: {sub.consumer.id}", left=[depth], width=WIDTH))
             self._alarm(
                 f"{sub.consumer.function_id}DlqDepth",
@@ -158,7 +168,9 @@ class Monitoring(Construct):
 
     @staticmethod
     def _errors_widget(title: str, client: cw.Metric, server: cw.Metric) -> cw.GraphWidget:
-        return cw.GraphWidget(title=title, left=[client.with_(label="4XX"), server.with_(label="5XX")], width=WIDTH)
+        return cw.GraphWidget(
+            title=title, left=[client.with_(label="4XX"), server.with_(label="5XX")], width=WIDTH
+        )
 
     @staticmethod
     def _function_widget(fn: lambda_.Function) -> cw.GraphWidget:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from agora.operations import load_all
 from aws_cdk.assertions import Template
 
-from agora.operations import load_all
 from stacks.agora_stack import AgoraStack
 from stacks.config import LOCALSTACK_ACCOUNT, DeployConfig
 
@@ -20,7 +20,9 @@ LOCAL_CONTEXT = {
 
 def synth(context: dict[str, str]) -> tuple[AgoraStack, Template]:
     # A fixed outdir lets the dependency layer's bundle be reused between runs.
-    app = cdk.App(context=context, outdir=str(ROOT / "cdk.out" / "infra-tests" / context.get("target", "aws")))
+    app = cdk.App(
+        context=context, outdir=str(ROOT / "cdk.out" / "infra-tests" / context.get("target", "aws"))
+    )
     config = DeployConfig.from_app(app)
     env = cdk.Environment(account=LOCALSTACK_ACCOUNT, region="us-east-1") if config.is_localstack else None
     stack = AgoraStack(app, "Agora", config=config, env=env)

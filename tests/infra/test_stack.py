@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Match
-
 from agora.operations import Auth
+from aws_cdk.assertions import Match
 
 
 def resources(template, type_: str) -> dict[str, dict[str, Any]]:
@@ -15,7 +14,7 @@ def resources(template, type_: str) -> dict[str, dict[str, Any]]:
 
 
 def test_every_declared_operation_has_a_function_and_a_method(target, services):
-    _, stack, template = target
+    _, _, template = target
     methods = resources(template, "AWS::ApiGateway::Method")
     routed = {(m["Properties"]["HttpMethod"], m["Properties"].get("OperationName")) for m in methods.values()}
     for service in services:
@@ -23,7 +22,10 @@ def test_every_declared_operation_has_a_function_and_a_method(target, services):
             assert (op.method, f"{op.service}.{op.id}") in routed, op
             template.has_resource_properties(
                 "AWS::Lambda::Function",
-                {"Handler": op.handler, "Environment": {"Variables": Match.object_like({"AGORA_SERVICE": op.service})}},
+                {
+                    "Handler": op.handler,
+                    "Environment": {"Variables": Match.object_like({"AGORA_SERVICE": op.service})},
+                },
             )
 
 
@@ -44,7 +46,9 @@ def test_every_function_is_traced_logged_and_sized(target):
 
 def test_every_rule_feeds_a_queue_with_a_dlq_and_a_partial_batch_consumer(target, services):
     _, _, template = target
-    rules = {k: r for k, r in resources(template, "AWS::Events::Rule").items() if "EventPattern" in r["Properties"]}
+    rules = {
+        k: r for k, r in resources(template, "AWS::Events::Rule").items() if "EventPattern" in r["Properties"]
+    }
     consumers = [c for s in services for c in s.consumers]
     assert len(rules) == len(consumers)
     queues = resources(template, "AWS::SQS::Queue")
@@ -57,9 +61,11 @@ def test_every_rule_feeds_a_queue_with_a_dlq_and_a_partial_batch_consumer(target
 
 
 def test_method_throttling_matches_the_declared_budgets(target, services):
-    target_name, _, template = target
+    _, _, template = target
     stage = next(iter(resources(template, "AWS::ApiGateway::Stage").values()))["Properties"]
-    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"] if s["ResourcePath"] != "/*"}
+    settings = {
+        (s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"] if s["ResourcePath"] != "/*"
+    }
     for service in services:
         for op in service.operations:
             limit = service.limit_for(op)
@@ -98,7 +104,9 @@ def test_dashboards_and_alarms_exist(target, services):
 def test_cloud_map_registers_every_domain_service(target, services):
     _, _, template = target
     template.has_resource_properties("AWS::ServiceDiscovery::HttpNamespace", {"Name": "agora"})
-    registered = {s["Properties"]["Name"] for s in resources(template, "AWS::ServiceDiscovery::Service").values()}
+    registered = {
+        s["Properties"]["Name"] for s in resources(template, "AWS::ServiceDiscovery::Service").values()
+    }
     assert registered == {s.name for s in services if s.route_prefixes}
     for instance in resources(template, "AWS::ServiceDiscovery::Instance").values():
         assert "base_url" in instance["Properties"]["InstanceAttributes"]
@@ -119,7 +127,10 @@ def test_targets_differ_only_where_localstack_lacks_a_service(target):
     if name == "aws":
         assert len(rds) == 1 and len(cache) == 1
         assert "_custom_id_" not in tags
-        arch = {tuple(f["Properties"]["Architectures"]) for f in resources(template, "AWS::Lambda::Function").values()}
+        arch = {
+            tuple(f["Properties"]["Architectures"])
+            for f in resources(template, "AWS::Lambda::Function").values()
+        }
         assert arch == {("arm64",)}
     else:
         assert not rds and not cache
@@ -139,14 +150,20 @@ def test_postgres_services_migrate_on_deploy_and_sweep_their_outbox(target, serv
     postgres = [s for s in services if s.uses_postgres]
     migrations = resources(template, "Custom::AgoraMigrations")
     assert len(migrations) == len(postgres)
-    sweeps = [r for r in resources(template, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
+    sweeps = [
+        r
+        for r in resources(template, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert len(sweeps) == len(postgres)
     for service in postgres:
         template.has_resource_properties(
             "AWS::Lambda::Function",
             {
                 "Handler": "agora.outbox.handler",
-                "Environment": {"Variables": Match.object_like({"AGORA_DATABASE_NAME": f"agora_{service.name}"})},
+                "Environment": {
+                    "Variables": Match.object_like({"AGORA_DATABASE_NAME": f"agora_{service.name}"})
+                },
             },
         )
 

@@ -31,7 +31,9 @@ def _server(env: str, default_port: int, default_url: str, start) -> str:  # typ
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
-    return _server("DATABASE_URL", 5432, "postgresql://postgres@127.0.0.1:5432/postgres", backing.ensure_postgres)
+    return _server(
+        "DATABASE_URL", 5432, "postgresql://postgres@127.0.0.1:5432/postgres", backing.ensure_postgres
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,21 @@ import uuid
 
 import boto3
 import pytest
-from moto import mock_aws
-
 from agora.events import Envelope
+from moto import mock_aws
 
 
 def sqs_record(envelope: Envelope | None, raw: str | None = None) -> dict:
-    body = raw if raw is not None else json.dumps(
-        {"source": envelope.source, "detail-type": envelope.type, "detail": json.loads(envelope.model_dump_json())}
+    body = (
+        raw
+        if raw is not None
+        else json.dumps(
+            {
+                "source": envelope.source,
+                "detail-type": envelope.type,
+                "detail": json.loads(envelope.model_dump_json()),
+            }
+        )
     )
     return {
         "messageId": str(uuid.uuid4()),

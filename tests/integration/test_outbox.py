@@ -6,10 +6,9 @@ import threading
 
 import psycopg
 import pytest
-from psycopg_pool import ConnectionPool
-
 from agora import migrate, outbox
 from agora.events import Envelope, EventPublisher, PublishFailed
+from psycopg_pool import ConnectionPool
 
 
 class Bus:
@@ -55,9 +54,13 @@ def test_migrations_create_the_service_database_when_missing(postgres_server):
 
 
 def test_a_rolled_back_change_leaves_no_event(pool):
-    with pytest.raises(RuntimeError), pool.connection() as conn, conn.transaction():
-        outbox.record(conn, envelopes(1))
-        raise RuntimeError("the use case failed after writing")
+    def failing_use_case() -> None:
+        with pool.connection() as conn, conn.transaction():
+            outbox.record(conn, envelopes(1))
+            raise RuntimeError("the use case failed after writing")
+
+    with pytest.raises(RuntimeError):
+        failing_use_case()
     bus = Bus()
     assert outbox.relay_all(pool, EventPublisher("agora", client=bus)) == 0
 

@@ -1,5 +1,4 @@
 import pytest
-
 from agora.discovery import ServiceDirectory
 from agora.errors import DependencyUnavailable
 

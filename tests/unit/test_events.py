@@ -1,9 +1,8 @@
 import json
 
 import pytest
-from pydantic import ValidationError
-
 from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail, envelopes_from_sqs
+from pydantic import ValidationError
 
 
 class RecordingEvents:
@@ -15,14 +14,18 @@ class RecordingEvents:
         self.calls.append(Entries)
         return {
             "Entries": [
-                {"ErrorCode": "InternalFailure"} if json.loads(e["Detail"])["id"] in self.fail_ids else {"EventId": "x"}
+                {"ErrorCode": "InternalFailure"}
+                if json.loads(e["Detail"])["id"] in self.fail_ids
+                else {"EventId": "x"}
                 for e in Entries
             ]
         }
 
 
 def test_envelope_carries_the_versioned_fields():
-    env = Envelope.new("orders", "order.created", {"order_id": "o1"}, correlation_id="req-1", trace="Root=1-a-b")
+    env = Envelope.new(
+        "orders", "order.created", {"order_id": "o1"}, correlation_id="req-1", trace="Root=1-a-b"
+    )
     doc = json.loads(env.model_dump_json())
     assert set(doc) == {"id", "type", "version", "source", "occurred_at", "correlation_id", "trace", "data"}
     assert doc["version"] == 1
@@ -52,5 +55,9 @@ def test_publisher_batches_by_ten_and_reports_refused_entries():
 
 def test_sqs_records_from_an_eventbridge_rule_yield_envelopes():
     env = Envelope.new("payments", "payment.completed", {"payment_id": "p1"})
-    record = {"body": json.dumps({"detail-type": env.type, "source": env.source, "detail": json.loads(env.model_dump_json())})}
+    record = {
+        "body": json.dumps(
+            {"detail-type": env.type, "source": env.source, "detail": json.loads(env.model_dump_json())}
+        )
+    }
     assert envelopes_from_sqs([record]) == [env]

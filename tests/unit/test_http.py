@@ -3,16 +3,16 @@
 import json
 import time
 import uuid
+from pathlib import Path
 
 import jwt
 import pytest
-from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict
-
 from agora import auth
 from agora.errors import Conflict, NotFound
 from agora.http import OperationApi
 from agora.operations import Auth, Operation
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
 
 KEY = "unit-test-signing-key-" + "k" * 40
 
@@ -41,7 +41,14 @@ def build(auth_level=Auth.PUBLIC, raises=None):
 
 def token(**claims):
     now = int(time.time())
-    base = {"sub": "u1", "email": "a@b.c", "role": "user", "jti": str(uuid.uuid4()), "iat": now, "exp": now + 900}
+    base = {
+        "sub": "u1",
+        "email": "a@b.c",
+        "role": "user",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 900,
+    }
     return jwt.encode(base | claims, KEY, algorithm="HS256")
 
 
@@ -71,7 +78,9 @@ def test_the_endpoint_is_mounted_at_the_declared_method_and_path():
     ],
 )
 def test_bad_input_is_a_problem_with_a_stable_code(body, status, code):
-    r = TestClient(build().app).post("/api/things/t1", content=body, headers={"Content-Type": "application/json"})
+    r = TestClient(build().app).post(
+        "/api/things/t1", content=body, headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == status
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
@@ -79,7 +88,9 @@ def test_bad_input_is_a_problem_with_a_stable_code(body, status, code):
     assert "x" * 100 not in r.text, "inputs are not echoed back"
 
 
-@pytest.mark.parametrize(("error", "status"), [(NotFound("no such thing"), 404), (Conflict("taken", code="THING_EXISTS"), 409)])
+@pytest.mark.parametrize(
+    ("error", "status"), [(NotFound("no such thing"), 404), (Conflict("taken", code="THING_EXISTS"), 409)]
+)
 def test_domain_errors_map_to_their_status_and_code(error, status):
     r = TestClient(build(raises=error).app).post("/api/things/t1", json={"name": "x", "quantity": 1})
     assert r.status_code == status
@@ -88,7 +99,9 @@ def test_domain_errors_map_to_their_status_and_code(error, status):
 
 
 def test_an_unexpected_error_is_a_500_without_internals():
-    client = TestClient(build(raises=RuntimeError("db password is hunter2")).app, raise_server_exceptions=False)
+    client = TestClient(
+        build(raises=RuntimeError("db password is hunter2")).app, raise_server_exceptions=False
+    )
     r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
     assert r.status_code == 500
     assert r.json()["code"] == "INTERNAL_ERROR"
@@ -118,7 +131,9 @@ def test_unsigned_and_foreign_key_tokens_are_refused():
     foreign = jwt.encode(claims, "another-key-" + "x" * 40, algorithm="HS256")
     client = TestClient(build(Auth.ADMIN).app)
     for bad in (unsigned, foreign):
-        r = client.post("/api/things/t1", json={"name": "x", "quantity": 1}, headers={"Authorization": f"Bearer {bad}"})
+        r = client.post(
+            "/api/things/t1", json={"name": "x", "quantity": 1}, headers={"Authorization": f"Bearer {bad}"}
+        )
         assert (r.status_code, r.json()["code"]) == (401, "INVALID_TOKEN")
 
 
@@ -133,10 +148,13 @@ def test_admin_operations_refuse_users_with_403():
 
 def test_the_lambda_handler_serves_an_api_gateway_event(lambda_context):
     api = build()
-    event = json.load(open("events/samples/apigw-users-health.json"))
+    event = json.loads(Path("events/samples/apigw-users-health.json").read_text())
     event.update(
-        path="/api/things/t9", resource="/api/things/{thing_id}", httpMethod="POST",
-        body=json.dumps({"name": "n", "quantity": 3}), headers={"Content-Type": "application/json"},
+        path="/api/things/t9",
+        resource="/api/things/{thing_id}",
+        httpMethod="POST",
+        body=json.dumps({"name": "n", "quantity": 3}),
+        headers={"Content-Type": "application/json"},
         multiValueHeaders={"Content-Type": ["application/json"]},
     )
     response = api.handler(event, lambda_context)

@@ -1,5 +1,4 @@
 import pytest
-
 from agora.settings import ConfigurationError, Settings
 
 
@@ -23,7 +22,11 @@ def test_missing_service_fails_the_cold_start_with_the_variable_name():
         {"AGORA_SERVICE": "Orders!"},
         {"AGORA_SERVICE": "orders", "AGORA_MAX_BODY_BYTES": "-1"},
         {"AGORA_SERVICE": "orders", "AGORA_TRACE_EXPORT": "carrier-pigeon"},
-        {"AGORA_SERVICE": "orders", "AGORA_DATABASE_URL": "postgresql://x", "AGORA_DATABASE_SECRET_ARN": "arn:x"},
+        {
+            "AGORA_SERVICE": "orders",
+            "AGORA_DATABASE_URL": "postgresql://x",
+            "AGORA_DATABASE_SECRET_ARN": "arn:x",
+        },
     ],
 )
 def test_invalid_settings_are_refused(env):

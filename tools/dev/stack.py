@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tools.dev import backing
 
@@ -96,7 +97,7 @@ def cdk(args: list[str], state: Path) -> None:
     subprocess.run(["cdklocal", *args], check=True, cwd=ROOT, env=aws_env(state))
 
 
-def boto(service: str, state: Path):  # type: ignore[no-untyped-def]
+def boto(service: str, state: Path) -> Any:
     import boto3
 
     env = aws_env(state)
@@ -111,17 +112,31 @@ def boto(service: str, state: Path):  # type: ignore[no-untyped-def]
 
 def deploy(state: Path, database_url: str, redis_url: str) -> None:
     cfn = boto("cloudformation", state)
-    existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    existing = {
+        s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    }
     if "CDKToolkit" not in existing:
         step("bootstrapping CDK in LocalStack")
         cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
     step("deploying the Agora stack to LocalStack")
     cdk(
         [
-            "deploy", STACK_NAME, "--require-approval", "never", "--progress", "events",
-            "--outputs-file", str(Paths(state).outputs),
-            "-c", "target=localstack", "-c", f"database_url={database_url}", "-c", f"redis_url={redis_url}",
-            "--output", str(state / "cdk.out"),
+            "deploy",
+            STACK_NAME,
+            "--require-approval",
+            "never",
+            "--progress",
+            "events",
+            "--outputs-file",
+            str(Paths(state).outputs),
+            "-c",
+            "target=localstack",
+            "-c",
+            f"database_url={database_url}",
+            "-c",
+            f"redis_url={redis_url}",
+            "--output",
+            str(state / "cdk.out"),
         ],
         state,
     )
@@ -167,7 +182,12 @@ def seed(state: Path) -> None:
                 [sys.executable, "-m", f"{service}.seed"],
                 check=True,
                 cwd=ROOT,
-                env={**env, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers/shared/python")])},
+                env={
+                    **env,
+                    "PYTHONPATH": os.pathsep.join(
+                        [str(ROOT / "functions"), str(ROOT / "layers/shared/python")]
+                    ),
+                },
             )
 
 
@@ -220,15 +240,21 @@ def e2e(extra_args: list[str]) -> int:
     try:
         url = up(state)
         env = {**aws_env(state), "AGORA_API_URL": url}
-        return subprocess.run([sys.executable, "-m", "pytest", "tests/e2e", *extra_args], cwd=ROOT, env=env).returncode
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "tests/e2e", *extra_args], cwd=ROOT, env=env
+        ).returncode
     finally:
         down(state)
 
 
 def deploy_compose(state: Path) -> None:
     """Deploy into a LocalStack started with Docker from localstack-compose.yml."""
-    subprocess.run(["docker", "compose", "-f", "localstack-compose.yml", "up", "-d", "--wait"], check=True, cwd=ROOT)
-    database_url = os.environ.get("DATABASE_URL", "postgresql://postgres:agora@host.docker.internal:5432/postgres")
+    subprocess.run(
+        ["docker", "compose", "-f", "localstack-compose.yml", "up", "-d", "--wait"], check=True, cwd=ROOT
+    )
+    database_url = os.environ.get(
+        "DATABASE_URL", "postgresql://postgres:agora@host.docker.internal:5432/postgres"
+    )
     redis_url = os.environ.get("REDIS_URL", "redis://host.docker.internal:6379/0")
     state.mkdir(parents=True, exist_ok=True)
     deploy(state, database_url, redis_url)

@@ -60,6 +60,9 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
     @metrics().log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config.register_lambda_context(context)
-        return process_partial_response(event=event, record_handler=on_record, processor=processor, context=context)
+        response = process_partial_response(
+            event=event, record_handler=on_record, processor=processor, context=context
+        )
+        return dict(response)
 
     return handler

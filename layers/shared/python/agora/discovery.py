@@ -56,7 +56,9 @@ class ServiceDirectory:
             if hit:  # a stale answer beats none while Cloud Map is unreachable
                 return hit[1]
             raise DependencyUnavailable(f"cannot discover service {service!r}") from exc
-        found = [Instance(i["InstanceId"], dict(i.get("Attributes", {}))) for i in answer.get("Instances", [])]
+        found = [
+            Instance(i["InstanceId"], dict(i.get("Attributes", {}))) for i in answer.get("Instances", [])
+        ]
         if not found:
             raise DependencyUnavailable(f"no instance of service {service!r} is registered")
         self._cache[service] = (now + self.ttl_s, found)

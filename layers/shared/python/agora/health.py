@@ -27,7 +27,9 @@ api = OperationApi.declared(settings().service, "health")
 @api.endpoint()
 def health() -> Health:
     cfg = settings()
-    return Health(status="healthy", service=f"{cfg.service}-service", timestamp=now_iso(), version=cfg.version)
+    return Health(
+        status="healthy", service=f"{cfg.service}-service", timestamp=now_iso(), version=cfg.version
+    )
 
 
 handler = api.handler

@@ -149,7 +149,9 @@ class OperationApi:
         """The app of an operation as its service declares it."""
         return cls(load_service(service).operation(operation_id))
 
-    def endpoint(self, status_code: int = 200, **route: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def endpoint(
+        self, status_code: int = 200, **route: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Mount the function at the declared method and path, behind the declared authentication."""
 
         def mount(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -183,7 +185,7 @@ class OperationApi:
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger().set_correlation_id(correlation_id_of(event))
             logger().append_keys(operation=f"{op.service}.{op.id}")
-            with invocation_span(f"{op.method} {op.path}", **{"http.route": op.path}) as span:
+            with invocation_span(f"{op.method} {op.path}", None, route=op.path) as span:
                 response: dict[str, Any] = asgi(event, context)
                 span.set_attribute("http.status_code", int(response.get("statusCode", 0)))
             return response

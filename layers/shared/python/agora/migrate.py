@@ -80,7 +80,8 @@ def apply(conninfo: str, service: str) -> list[str]:
 def with_database(conninfo: str, name: str) -> str:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    return make_conninfo(**{**conninfo_to_dict(conninfo), "dbname": name})
+    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    return make_conninfo("", **{**params, "dbname": name})
 
 
 def migrate_service(server_conninfo: str, service: str, database: str) -> list[str]:
@@ -99,7 +100,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         if event.get("RequestType") in ("Create", "Update"):
             assert cfg.database_name, "AGORA_DATABASE_NAME is not set"
-            applied = migrate_service(conninfo(cfg.model_copy(update={"database_name": "postgres"})), cfg.service, cfg.database_name)
+            applied = migrate_service(
+                conninfo(cfg.model_copy(update={"database_name": "postgres"})), cfg.service, cfg.database_name
+            )
             logger().info("migrations applied", extra={"applied": applied})
             data = {"Applied": ",".join(applied) or "none"}
     except Exception as exc:
@@ -115,13 +118,16 @@ def _respond(event: dict[str, Any], context: Any, status: str, reason: str, data
         {
             "Status": status,
             "Reason": reason or f"see {getattr(context, 'log_group_name', 'the function logs')}",
-            "PhysicalResourceId": event.get("PhysicalResourceId") or f"migrations-{event['LogicalResourceId']}",
+            "PhysicalResourceId": event.get("PhysicalResourceId")
+            or f"migrations-{event['LogicalResourceId']}",
             "StackId": event["StackId"],
             "RequestId": event["RequestId"],
             "LogicalResourceId": event["LogicalResourceId"],
             "Data": data,
         }
     ).encode()
-    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - CloudFormation's pre-signed URL
+    # CloudFormation's pre-signed https URL.
+    url = event["ResponseURL"]
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
         pass

@@ -124,10 +124,22 @@ class Service:
         if not self.uses_postgres:
             return ()
         return (
-            Internal(self.name, "migrate", "agora.migrate.handler", memory_mb=256, timeout_s=300,
-                     description=f"Apply the {self.name} database migrations"),
-            Internal(self.name, "outbox_relay", "agora.outbox.handler", memory_mb=256, timeout_s=60,
-                     description=f"Publish the {self.name} outbox to EventBridge"),
+            Internal(
+                self.name,
+                "migrate",
+                "agora.migrate.handler",
+                memory_mb=256,
+                timeout_s=300,
+                description=f"Apply the {self.name} database migrations",
+            ),
+            Internal(
+                self.name,
+                "outbox_relay",
+                "agora.outbox.handler",
+                memory_mb=256,
+                timeout_s=60,
+                description=f"Publish the {self.name} outbox to EventBridge",
+            ),
         )
 
     @property

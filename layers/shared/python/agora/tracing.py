@@ -156,7 +156,7 @@ def invocation_span(name: str, carrier: dict[str, str] | None = None, **attribut
     with tracer().start_as_current_span(name, context=parent, kind=SpanKind.SERVER) as span:
         for key, value in attributes.items():
             if value is not None:
-                span.set_attribute(key, value)
+                span.set_attribute(f"http.{key}" if key == "route" else key, value)
         yield span
 
 

@@ -56,20 +56,48 @@ def _service(provider: MotoProvider) -> Service:
     return Service.for_provider(provider, dispatch_table_factory=MotoProvider.dispatch_table)
 
 
-def _update_http_namespace(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
-    # Moto answers with "operationId", which clients drop as an unknown member.
-    from moto.core.exceptions import RESTError
+def _servicediscovery_backend(context: RequestContext):
     from moto.servicediscovery.models import servicediscovery_backends
 
-    backend = servicediscovery_backends[context.account_id][context.region]
-    try:
-        operation_id = backend.update_http_namespace(
-            _id=request["Id"],
-            namespace_dict=request["Namespace"],
-            updater_request_id=request.get("UpdaterRequestId"),
-        )
-    except RESTError as e:
-        raise CommonServiceException(e.error_type, e.message, status_code=e.code) from e
+    return servicediscovery_backends[context.account_id][context.region]
+
+
+def _moto_errors_as_service_errors(handler: Handler) -> Handler:
+    def call(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+        from moto.core.exceptions import RESTError
+
+        try:
+            return handler(context, request)
+        except RESTError as e:
+            raise CommonServiceException(e.error_type, e.message, status_code=e.code) from e
+
+    return call
+
+
+@_moto_errors_as_service_errors
+def _update_http_namespace(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+    # Moto answers with "operationId", which clients drop as an unknown member.
+    operation_id = _servicediscovery_backend(context).update_http_namespace(
+        _id=request["Id"],
+        namespace_dict=request["Namespace"],
+        updater_request_id=request.get("UpdaterRequestId"),
+    )
+    return {"OperationId": operation_id}
+
+
+@_moto_errors_as_service_errors
+def _register_instance(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+    # On AWS, registering an existing instance id replaces that instance;
+    # moto would list it twice.
+    backend = _servicediscovery_backend(context)
+    service = backend.get_service(request["ServiceId"])
+    service.instances = [i for i in service.instances if i.instance_id != request["InstanceId"]]
+    operation_id = backend.register_instance(
+        service_id=request["ServiceId"],
+        instance_id=request["InstanceId"],
+        creator_request_id=request.get("CreatorRequestId"),
+        attributes=request.get("Attributes") or {},
+    )
     return {"OperationId": operation_id}
 
 
@@ -80,7 +108,10 @@ def servicediscovery() -> Service:
             "servicediscovery",
             "moto.servicediscovery.models",
             "servicediscovery_backends",
-            overrides={"UpdateHttpNamespace": _update_http_namespace},
+            overrides={
+                "UpdateHttpNamespace": _update_http_namespace,
+                "RegisterInstance": _register_instance,
+            },
         )
     )
 
