@@ -248,17 +248,23 @@ def e2e(extra_args: list[str]) -> int:
 
 
 def deploy_compose(state: Path) -> None:
-    """Deploy into a LocalStack started with Docker from localstack-compose.yml."""
-    subprocess.run(
-        ["docker", "compose", "-f", "localstack-compose.yml", "up", "-d", "--wait"], check=True, cwd=ROOT
-    )
-    database_url = os.environ.get(
-        "DATABASE_URL", "postgresql://postgres:agora@host.docker.internal:5432/postgres"
-    )
-    redis_url = os.environ.get("REDIS_URL", "redis://host.docker.internal:6379/0")
+    """Deploy into LocalStack, PostgreSQL and Redis started with Docker from localstack-compose.yml.
+
+    Functions run in LocalStack's Lambda containers on the compose network, so the
+    stack gets in-network addresses; the seeders on the host use the published ports.
+    """
+    compose = ["docker", "compose", "-f", "localstack-compose.yml"]
+    subprocess.run([*compose, "up", "-d", "--wait"], check=True, cwd=ROOT)
     state.mkdir(parents=True, exist_ok=True)
-    deploy(state, database_url, redis_url)
-    print(f"API: {api_base_url()}")
+    Paths(state).dev_env.write_text(
+        "DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres\nREDIS_URL=redis://127.0.0.1:56379/0\n"
+    )
+    deploy(state, "postgresql://postgres@postgres:5432/postgres", "redis://redis:6379/0")
+    url = api_base_url()
+    Paths(state).api_url.write_text(url + "\n")
+    wait_for_api(url)
+    seed(state)
+    print(f"API: {url}\nstop: docker compose -f localstack-compose.yml down")
 
 
 def main(argv: list[str] | None = None) -> int:
