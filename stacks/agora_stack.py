@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from agora.operations import Service, load_all
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from agora.operations import Service, load_all
 from stacks.config import DeployConfig
 from stacks.constructs.api import PublicApi
 from stacks.constructs.data import DataStores

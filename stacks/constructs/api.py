@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
-from agora.operations import Operation, Service
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from agora.operations import Operation, Service
 from stacks.config import LOCALSTACK_API_ID, DeployConfig
 
 CORS_HEADERS = [

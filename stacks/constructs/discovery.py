@@ -6,10 +6,11 @@ the public base URL and the names of the functions it may invoke directly.
 
 from __future__ import annotations
 
-from agora.operations import Service
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
+
+from agora.operations import Service
 
 NAMESPACE = "agora"
 

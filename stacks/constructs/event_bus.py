@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from agora.operations import Consumer
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from agora.operations import Consumer
 
 BUS_NAME = "agora"
 SOURCE_PREFIX = "agora."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from agora.operations import Consumer, Internal, Operation, Service
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -11,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from agora.operations import Consumer, Internal, Operation, Service
 from stacks.config import DeployConfig
 from stacks.constructs.data import DataStores
 from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code

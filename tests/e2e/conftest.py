@@ -11,13 +11,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
 import requests
 
-T = TypeVar("T")
 STAGE = os.environ.get("AGORA_STAGE", "local")
 
 
@@ -52,7 +51,7 @@ def function_name(service: str, operation: str) -> str:
     return f"agora-{STAGE}-{service}-{operation.replace('_', '-')}"
 
 
-def eventually(probe: Callable[[], T | None], timeout_s: float = 30, every_s: float = 0.5) -> T:
+def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s: float = 0.5) -> T:
     """Poll until ``probe`` returns something truthy; fail with the last answer after the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from agora.operations import load_all
 from aws_cdk.assertions import Template
 
+from agora.operations import load_all
 from stacks.agora_stack import AgoraStack
 from stacks.config import LOCALSTACK_ACCOUNT, DeployConfig
 

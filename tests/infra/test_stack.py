@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agora.operations import Auth
 from aws_cdk.assertions import Match
+
+from agora.operations import Auth
 
 
 def resources(template, type_: str) -> dict[str, dict[str, Any]]:

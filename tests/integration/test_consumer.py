@@ -7,8 +7,9 @@ import uuid
 
 import boto3
 import pytest
-from agora.events import Envelope
 from moto import mock_aws
+
+from agora.events import Envelope
 
 
 def sqs_record(envelope: Envelope | None, raw: str | None = None) -> dict:

@@ -6,9 +6,10 @@ import threading
 
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
+
 from agora import migrate, outbox
 from agora.events import Envelope, EventPublisher, PublishFailed
-from psycopg_pool import ConnectionPool
 
 
 class Bus:

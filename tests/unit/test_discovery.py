@@ -1,4 +1,5 @@
 import pytest
+
 from agora.discovery import ServiceDirectory
 from agora.errors import DependencyUnavailable
 

@@ -1,8 +1,9 @@
 import json
 
 import pytest
-from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail, envelopes_from_sqs
 from pydantic import ValidationError
+
+from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail, envelopes_from_sqs
 
 
 class RecordingEvents:

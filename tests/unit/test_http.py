@@ -7,12 +7,13 @@ from pathlib import Path
 
 import jwt
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
+
 from agora import auth
 from agora.errors import Conflict, NotFound
 from agora.http import OperationApi
 from agora.operations import Auth, Operation
-from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict
 
 KEY = "unit-test-signing-key-" + "k" * 40
 

@@ -1,4 +1,5 @@
 import pytest
+
 from agora.settings import ConfigurationError, Settings
 
 

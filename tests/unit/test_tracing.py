@@ -1,11 +1,12 @@
 import json
 import socket
 
-from agora.tracing import XRayExporter, segment_of, xray_trace_id
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
+
+from agora.tracing import XRayExporter, segment_of, xray_trace_id
 
 
 def spans_from(work):

@@ -91,8 +91,15 @@ def find_python313() -> str:
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.13*/bin/python3.13"), reverse=True)
     for candidate in candidates:
+        # pyenv shims exist for versions that are installed but not selected.
         if candidate and os.access(candidate, os.X_OK):
-            return candidate
+            probe = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
+                capture_output=True,
+                text=True,
+            )
+            if probe.stdout.strip() == "True":
+                return candidate
     sys.exit("Python 3.13 not found: install it or set AGORA_PYTHON313")
 
 
@@ -141,7 +148,8 @@ def pip(venv: Path, *args) -> None:
 
 
 def install(paths: Paths) -> None:
-    with file_lock(paths.state / "install.lock"):
+    # Keyed on the venv, which several state directories may share.
+    with file_lock(paths.venv.with_name(paths.venv.name + ".lock")):
         python = None
         core_digest = file_digest(RUNTIME_LOCK, extra=LOCALSTACK_CORE)
         marker = read_marker(paths.venv)
@@ -177,14 +185,14 @@ def install(paths: Paths) -> None:
 
 def marked_processes(paths: Paths) -> list[int]:
     """Pids whose environment carries this state directory's instance marker."""
-    needle = f"{INSTANCE_MARKER}={paths.state}".encode() + b"\0"
+    needle = f"\0{INSTANCE_MARKER}={paths.state}\0".encode()
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as handle:
-                if needle in handle.read() + b"\0":
+                if needle in b"\0" + handle.read():
                     pids.append(int(entry))
         except OSError:
             continue
@@ -378,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     ]:
         commands.add_parser(name, help=help_text).set_defaults(handler=handler)
     args = parser.parse_args(argv)
-    return args.handler(Paths.from_env(), args)
+    try:
+        return args.handler(Paths.from_env(), args)
+    except subprocess.CalledProcessError as e:
+        log(f"command failed with exit code {e.returncode}: {' '.join(e.cmd)}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Consumer of every domain event: one structured log line and one ``DomainEvents`` count per type."""
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
 from agora.consumer import consumer
 from agora.events import Envelope
 from agora.observability import METRICS_NAMESPACE, logger
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 
 def record(envelope: Envelope) -> None:
