@@ -58,8 +58,9 @@ class AgoraStack(cdk.Stack):
         )
         for service in services:
             if service.route_prefixes:
+                internal = self.functions[service.name].internal
                 self.registry.register(
-                    service, base_url=self.api.url, functions=dict(self.functions[service.name].internal)
+                    service, base_url=self.api.url, functions={i.id: internal[i.id] for i in service.internal}
                 )
 
         self.monitoring = Monitoring(

@@ -35,10 +35,17 @@ class DataStores(Construct):
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expires",
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=not config.is_localstack
             ),
             removal_policy=removal,
+        )
+        # Admin listing (USERS, newest first) and pending outbox events (OUTBOX), see functions/users.
+        self.users_table.add_global_secondary_index(
+            index_name="gsi1",
+            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
         )
         # Powertools idempotency records (consumers, webhooks, Idempotency-Key requests).
         self.idempotency_table = dynamodb.Table(

@@ -74,44 +74,30 @@ class ServiceFunctions(Construct):
         self.consumers: dict[str, lambda_.Function] = {
             c.id: self._function(c, c.function_id) for c in service.consumers
         }
-        self.internal: dict[str, lambda_.Function] = {
-            i.id: self._function(i, i.function_id) for i in service.internal
-        }
-        self.plumbing: dict[str, lambda_.Function] = {}
+        internal = (*service.internal, *service.plumbing)
+        self.internal: dict[str, lambda_.Function] = {i.id: self._function(i, i.function_id) for i in internal}
+        for decl in internal:
+            if decl.schedule_minutes:
+                events.Rule(
+                    self,
+                    f"{decl.function_id}Schedule",
+                    description=f"{decl.service}.{decl.id} every {decl.schedule_minutes} min",
+                    schedule=events.Schedule.rate(cdk.Duration.minutes(decl.schedule_minutes)),
+                    targets=[targets.LambdaFunction(self.internal[decl.id])],
+                )
         if service.uses_postgres:
-            self._outbox_and_migrations()
+            cdk.CustomResource(
+                self,
+                "Migrations",
+                service_token=self.internal["migrate"].function_arn,
+                resource_type="Custom::AgoraMigrations",
+                # A new fingerprint on every change of the SQL makes CloudFormation run the migrator again.
+                properties={"Fingerprint": migrations_fingerprint(service.name)},
+            )
 
     @property
     def all(self) -> list[lambda_.Function]:
-        return [
-            *self.operations.values(),
-            *self.consumers.values(),
-            *self.internal.values(),
-            *self.plumbing.values(),
-        ]
-
-    def _outbox_and_migrations(self) -> None:
-        """What every PostgreSQL service gets: migrations on deploy and the scheduled outbox sweep."""
-        name = self.service.name
-        migrate, relay = self.service.plumbing
-        migrator = self._function(migrate, migrate.function_id)
-        relayer = self._function(relay, relay.function_id)
-        self.plumbing = {migrate.id: migrator, relay.id: relayer}
-        cdk.CustomResource(
-            self,
-            "Migrations",
-            service_token=migrator.function_arn,
-            resource_type="Custom::AgoraMigrations",
-            # A new fingerprint on every change of the SQL makes CloudFormation run the migrator again.
-            properties={"Fingerprint": migrations_fingerprint(name)},
-        )
-        events.Rule(
-            self,
-            "OutboxSweep",
-            description=f"Sweep the {name} outbox for events a crash left unpublished",
-            schedule=events.Schedule.rate(cdk.Duration.minutes(1)),
-            targets=[targets.LambdaFunction(relayer)],
-        )
+        return [*self.operations.values(), *self.consumers.values(), *self.internal.values()]
 
     def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> lambda_.Function:
         name = f"agora-{self._config.stage}-{decl.function_name_suffix}"[:64]

@@ -156,7 +156,9 @@ def test_postgres_services_migrate_on_deploy_and_sweep_their_outbox(target, serv
         for r in resources(template, "AWS::Events::Rule").values()
         if "ScheduleExpression" in r["Properties"]
     ]
-    assert len(sweeps) == len(postgres)
+    scheduled = [i for s in services for i in (*s.internal, *s.plumbing) if i.schedule_minutes]
+    assert len(sweeps) == len(scheduled)
+    assert {i.service for i in scheduled} >= {s.name for s in postgres}
     for service in postgres:
         template.has_resource_properties(
             "AWS::Lambda::Function",

@@ -175,6 +175,8 @@ def seed(state: Path) -> None:
     admin = dev_admin(paths)
     env = {**aws_env(state), "AGORA_ADMIN_EMAIL": admin["email"], "AGORA_ADMIN_PASSWORD": admin["password"]}
     env.update(dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line))
+    outputs = json.loads(paths.outputs.read_text()).get(STACK_NAME, {}) if paths.outputs.exists() else {}
+    env.update({"AGORA_USERS_TABLE": outputs.get("UsersTableName", ""), "AGORA_SERVICE": "users"})
     for service in ("users", "products"):
         if (ROOT / "functions" / service / "seed.py").exists():
             step(f"seeding {service}")

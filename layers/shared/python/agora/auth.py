@@ -28,6 +28,7 @@ class Principal:
     role: str
     token_id: str
     expires_at: int
+    session_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -75,6 +76,7 @@ def verify(token: str, key: str, *, leeway_s: int = 5) -> Principal:
         role=str(claims["role"]),
         token_id=str(claims["jti"]),
         expires_at=int(claims["exp"]),
+        session_id=str(claims["sid"]) if claims.get("sid") else None,
     )
 
 

@@ -92,6 +92,7 @@ class Internal(Named):
     callers: tuple[str, ...] = ()
     memory_mb: int = 512
     timeout_s: int = 15
+    schedule_minutes: int | None = None
     description: str = ""
 
 
@@ -138,6 +139,7 @@ class Service:
                 "agora.outbox.handler",
                 memory_mb=256,
                 timeout_s=60,
+                schedule_minutes=1,
                 description=f"Publish the {self.name} outbox to EventBridge",
             ),
         )

@@ -1,39 +1,49 @@
-"""CloudFormation resource provider plugins, looked up by resource type name."""
+"""CloudFormation resource provider plugins, looked up by resource type name.
+
+Each plugin imports its provider only when CloudFormation first deploys that type.
+"""
+
+import importlib
 
 from localstack.services.cloudformation.resource_provider import CloudFormationResourceProviderPlugin
 
 
-class HttpNamespaceProviderPlugin(CloudFormationResourceProviderPlugin):
+class _LazyProviderPlugin(CloudFormationResourceProviderPlugin):
+    provider_path: str
+
+    def __init__(self) -> None:
+        self.factory = None
+
+    def load(self) -> None:
+        module_name, _, class_name = self.provider_path.rpartition(".")
+        self.factory = getattr(importlib.import_module(module_name), class_name)
+
+
+class HttpNamespaceProviderPlugin(_LazyProviderPlugin):
     name = "AWS::ServiceDiscovery::HttpNamespace"
-
-    def __init__(self):
-        self.factory = None
-
-    def load(self):
-        from agora_localstack.cfn.http_namespace import HttpNamespaceProvider
-
-        self.factory = HttpNamespaceProvider
+    provider_path = "agora_localstack.cfn.http_namespace.HttpNamespaceProvider"
 
 
-class ServiceProviderPlugin(CloudFormationResourceProviderPlugin):
+class ServiceProviderPlugin(_LazyProviderPlugin):
     name = "AWS::ServiceDiscovery::Service"
-
-    def __init__(self):
-        self.factory = None
-
-    def load(self):
-        from agora_localstack.cfn.service import ServiceProvider
-
-        self.factory = ServiceProvider
+    provider_path = "agora_localstack.cfn.service.ServiceProvider"
 
 
-class InstanceProviderPlugin(CloudFormationResourceProviderPlugin):
+class InstanceProviderPlugin(_LazyProviderPlugin):
     name = "AWS::ServiceDiscovery::Instance"
+    provider_path = "agora_localstack.cfn.instance.InstanceProvider"
 
-    def __init__(self):
-        self.factory = None
 
-    def load(self):
-        from agora_localstack.cfn.instance import InstanceProvider
+class DashboardProviderPlugin(_LazyProviderPlugin):
+    name = "AWS::CloudWatch::Dashboard"
+    provider_path = "agora_localstack.cfn.dashboard.DashboardProvider"
 
-        self.factory = InstanceProvider
+
+class EventsArchiveProviderPlugin(_LazyProviderPlugin):
+    name = "AWS::Events::Archive"
+    provider_path = "agora_localstack.cfn.events_archive.ArchiveProvider"
+
+
+class CustomResourceProviderPlugin(_LazyProviderPlugin):
+    name = "AWS::CloudFormation::CustomResource"
+    provider_path = "agora_localstack.cfn.custom_resource.CustomResourceProvider"

@@ -10,7 +10,6 @@ import time
 from concurrent.futures import CancelledError, Future, wait
 from pathlib import Path
 
-from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import (
     ExecutorEndpoint,
     ShutdownDuringStartup,
@@ -25,6 +24,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 from agora_localstack.executor import outcomes
 from agora_localstack.executor.environment import runtime_environment
 from agora_localstack.executor.process import RuntimeProcess
+from agora_localstack.gateway import gateway_host, gateway_url
 from agora_localstack.lambda_runtime.agora_lambda_runtime import protocol
 
 LOG = logging.getLogger(__name__)
@@ -43,11 +43,6 @@ def _interpreter() -> str:
             f"(got {interpreter!r})"
         )
     return interpreter
-
-
-def _gateway_host() -> str:
-    host = config.GATEWAY_LISTEN[0].host
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "localhost") else host
 
 
 def _code_paths(function_version: FunctionVersion) -> tuple[str, list[str]]:
@@ -80,11 +75,10 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
         return "127.0.0.1"
 
     def get_endpoint_from_executor(self) -> str:
-        return _gateway_host()
+        return gateway_host()
 
     def get_runtime_endpoint(self) -> str:
-        port = config.GATEWAY_LISTEN[0].port
-        return f"http://{_gateway_host()}:{port}{self.executor_endpoint.get_endpoint_prefix()}"
+        return f"{gateway_url()}{self.executor_endpoint.get_endpoint_prefix()}"
 
     def start(self, env_vars: dict[str, str]) -> None:
         self._env_vars = env_vars

@@ -1,0 +1,70 @@
+"""Request bodies of the users API, in the seed's camelCase.  Unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, str_max_length=1000)
+
+
+NAME = {"min_length": 1, "max_length": 100, "pattern": r"\S"}
+
+
+class RegisterRequest(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1000)
+    first_name: str = Field(**NAME)
+    last_name: str = Field(**NAME)
+
+
+class LoginRequest(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1000)
+
+
+class RefreshRequest(Body):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class AddressBody(Body):
+    street: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=100)
+    zip_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=100)
+
+
+class PreferencesBody(Body):
+    notifications: bool | None = None
+    newsletter: bool | None = None
+    theme: Literal["light", "dark"] | None = None
+
+
+class UpdateUserRequest(Body):
+    email: str | None = Field(default=None, max_length=254)
+    first_name: str | None = Field(default=None, **NAME)
+    last_name: str | None = Field(default=None, **NAME)
+    date_of_birth: date | None = None
+    phone_number: str | None = Field(default=None, max_length=32, pattern=r"^[0-9+()\-\s.]*$")
+    address: AddressBody | None = None
+    preferences: PreferencesBody | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> UpdateUserRequest:
+        for name in ("email", "first_name", "last_name", "preferences"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{to_camel(name)} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """Only what the client sent, in domain field names; nested preferences only as given."""
+        sent = self.model_dump(exclude_unset=True)
+        if self.preferences is not None:
+            sent["preferences"] = self.preferences.model_dump(exclude_unset=True)
+        return sent

@@ -1,0 +1,20 @@
+"""GET /api/users/me: the caller's own profile."""
+
+from typing import Any
+
+from fastapi import Depends
+
+from agora.auth import Principal, current_principal
+from agora.http import OperationApi
+from users.adapters.wiring import context
+from users.service import profiles
+
+api = OperationApi.declared("users", "me")
+
+
+@api.endpoint()
+def me(caller: Principal = Depends(current_principal)) -> dict[str, Any]:
+    return profiles.get_profile(context(), caller, caller.user_id)
+
+
+handler = api.handler

@@ -1,0 +1,29 @@
+"""Everything a users use case depends on, built once per warm container by the adapters."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from users.service.ports import Denylist, Outbox, PasswordHasher, ProfileCache, Sessions, TokenSigner, Users
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class UsersContext:
+    users: Users
+    sessions: Sessions
+    passwords: PasswordHasher
+    signer: TokenSigner
+    denylist: Denylist
+    cache: ProfileCache
+    outbox: Outbox
+    clock: Callable[[], float] = time.time
+    now_iso: Callable[[], str] = utc_now_iso
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))

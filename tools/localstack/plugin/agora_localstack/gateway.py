@@ -1,0 +1,14 @@
+"""Where processes on this host reach the LocalStack gateway."""
+
+from localstack import config
+
+_WILDCARDS = ("", "0.0.0.0", "::", "localhost")
+
+
+def gateway_host() -> str:
+    host = config.GATEWAY_LISTEN[0].host
+    return "127.0.0.1" if host in _WILDCARDS else host
+
+
+def gateway_url() -> str:
+    return f"http://{gateway_host()}:{config.GATEWAY_LISTEN[0].port}"
