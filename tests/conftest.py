@@ -10,6 +10,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AGORA_SERVICE", "users")
 os.environ.setdefault("AGORA_TRACE_EXPORT", "off")
+# pynamodb binds a model to its table when the module is imported.
+os.environ.setdefault("AGORA_USERS_TABLE", "agora-users-test")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Agora")
 
 

@@ -5,8 +5,11 @@ from agora.operations import Auth, Internal, Operation, RateLimit, Service, heal
 H = "users.handlers"
 
 
-def op(op_id: str, method: str, path: str, auth: Auth, description: str, **kw: object) -> Operation:
-    return Operation("users", op_id, method, path, f"{H}.{op_id}.handler", auth, description=description, **kw)  # type: ignore[arg-type]
+def op(op_id: str, method: str, path: str, auth: Auth, description: str, memory_mb: int = 512) -> Operation:
+    handler = f"{H}.{op_id}.handler"
+    return Operation(
+        "users", op_id, method, path, handler, auth, memory_mb=memory_mb, description=description
+    )
 
 
 SERVICE = Service(

@@ -75,7 +75,9 @@ class ServiceFunctions(Construct):
             c.id: self._function(c, c.function_id) for c in service.consumers
         }
         internal = (*service.internal, *service.plumbing)
-        self.internal: dict[str, lambda_.Function] = {i.id: self._function(i, i.function_id) for i in internal}
+        self.internal: dict[str, lambda_.Function] = {
+            i.id: self._function(i, i.function_id) for i in internal
+        }
         for decl in internal:
             if decl.schedule_minutes:
                 events.Rule(

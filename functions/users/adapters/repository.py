@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import islice
 from typing import Any
@@ -43,7 +42,7 @@ def _connection() -> Connection:
 
 
 def _conditional_failures(error: TransactWriteError) -> list[bool]:
-    """Per transaction item: did its condition fail?"""
+    """Per transaction item, in the order pynamodb sends them: did its condition fail?"""
     reasons = error.cancellation_reasons or []
     return [bool(r and r.code == "ConditionalCheckFailed") for r in reasons]
 
@@ -148,7 +147,10 @@ class DynamoUsers:
     def create(self, user: User, events: Sequence[Envelope]) -> None:
         try:
             with TransactWrite(connection=_connection()) as tx:
-                tx.save(EmailClaim(*email_key(user.email), user_id=user.id), condition=EmailClaim.pk.does_not_exist())
+                tx.save(
+                    EmailClaim(*email_key(user.email), user_id=user.id),
+                    condition=EmailClaim.pk.does_not_exist(),
+                )
                 tx.save(_to_item(user), condition=UserItem.pk.does_not_exist())
                 for item in self.outbox.items(events):
                     tx.save(item)
@@ -164,16 +166,21 @@ class DynamoUsers:
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(_to_item(after), condition=UserItem.version == before.version)
                 if email_changed:
-                    tx.save(EmailClaim(*email_key(after.email), user_id=after.id), condition=EmailClaim.pk.does_not_exist())
+                    tx.save(
+                        EmailClaim(*email_key(after.email), user_id=after.id),
+                        condition=EmailClaim.pk.does_not_exist(),
+                    )
                     tx.delete(EmailClaim(*email_key(before.email)), condition=EmailClaim.user_id == before.id)
                 for item in self.outbox.items(events):
                     tx.save(item)
         except TransactWriteError as exc:
             self.outbox.pending.clear()
+            # pynamodb sends deletes before puts: [old claim], user, [new claim], events...
             failed = _conditional_failures(exc)
-            if email_changed and len(failed) > 1 and failed[1]:
+            new_claim_at = 2 if email_changed else None
+            if new_claim_at is not None and failed[new_claim_at : new_claim_at + 1] == [True]:
                 raise EmailTaken(after.email) from None
-            if failed[:1] == [True]:
+            if any(failed):
                 raise StaleUser(before.id) from None
             raise
 
@@ -193,7 +200,9 @@ class DynamoUsers:
     def page(self, page: int, limit: int, email: str | None) -> tuple[list[User], int]:
         condition = UserItem.email.contains(email) if email else None
         total = UserItem.by_kind.count(USERS_PARTITION, filter_condition=condition)
-        results = UserItem.by_kind.query(USERS_PARTITION, scan_index_forward=False, filter_condition=condition)
+        results = UserItem.by_kind.query(
+            USERS_PARTITION, scan_index_forward=False, filter_condition=condition
+        )
         start = (page - 1) * limit
         return [_to_user(i) for i in islice(results, start, start + limit)], total
 
@@ -205,7 +214,7 @@ class DynamoSessions:
             user_id=token.user_id,
             family_id=token.family_id,
             expires_at=token.expires_at,
-            expires=token.expires_at + 24 * 3600,
+            expires=datetime.fromtimestamp(token.expires_at + 24 * 3600, UTC),
         ).save(condition=SessionItem.pk.does_not_exist())
 
     def find(self, digest: str) -> RefreshToken | None:
@@ -234,4 +243,6 @@ class DynamoSessions:
             return False
 
     def revoke_family(self, family_id: str) -> None:
-        FamilyItem(*family_key(family_id), revoked=True, expires=int(time.time()) + FAMILY_RECORD_TTL_S).save()
+        FamilyItem(
+            *family_key(family_id), revoked=True, expires=timedelta(seconds=FAMILY_RECORD_TTL_S)
+        ).save()

@@ -1,13 +1,15 @@
 """The users table: one DynamoDB table, several item kinds, told apart by their keys.
 
-    USER#<id>        PROFILE   the account (gsi1: USERS / <created_at>#<id>, for the admin listing)
-    EMAIL#<email>    EMAIL     the claim that makes an email unique (written in the same transaction)
-    SESSION#<sha256> REFRESH   one refresh token, by its digest
-    FAMILY#<id>      FAMILY    one login session (a chain of rotated refresh tokens)
-    OUTBOX#<id>      OUTBOX    an event written with the change (gsi1: OUTBOX / <created_at>) until published
+USER#<id>        PROFILE   the account (gsi1: USERS / <created_at>#<id>, for the admin listing)
+EMAIL#<email>    EMAIL     the claim that makes an email unique (written in the same transaction)
+SESSION#<sha256> REFRESH   one refresh token, by its digest
+FAMILY#<id>      FAMILY    one login session (a chain of rotated refresh tokens)
+OUTBOX#<id>      OUTBOX    an event written with the change (gsi1: OUTBOX / <created_at>) until published
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -26,7 +28,7 @@ USERS_PARTITION = "USERS"
 OUTBOX_PARTITION = "OUTBOX"
 
 
-class ByKind(GlobalSecondaryIndex["Item"]):
+class ByKind(GlobalSecondaryIndex[Any]):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()

@@ -69,7 +69,15 @@ class User:
     version: int = 1
 
 
-PROFILE_FIELDS = ("email", "first_name", "last_name", "date_of_birth", "phone_number", "address", "preferences")
+PROFILE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "phone_number",
+    "address",
+    "preferences",
+)
 
 
 def apply_changes(user: User, changes: dict[str, Any], now: str) -> tuple[User, list[str]]:

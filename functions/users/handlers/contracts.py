@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+# The ``{id}`` path parameter of /api/users/{id}.
+UserId = Annotated[str, Path(alias="id", max_length=64)]
+
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, str_max_length=1000)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, str_max_length=1000
+    )
 
 
-NAME = {"min_length": 1, "max_length": 100, "pattern": r"\S"}
+# A name: up to 100 characters, not only white space.
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 
 
 class RegisterRequest(Body):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1000)
-    first_name: str = Field(**NAME)
-    last_name: str = Field(**NAME)
+    first_name: Name
+    last_name: Name
 
 
 class LoginRequest(Body):
@@ -48,8 +55,8 @@ class PreferencesBody(Body):
 
 class UpdateUserRequest(Body):
     email: str | None = Field(default=None, max_length=254)
-    first_name: str | None = Field(default=None, **NAME)
-    last_name: str | None = Field(default=None, **NAME)
+    first_name: Name | None = None
+    last_name: Name | None = None
     date_of_birth: date | None = None
     phone_number: str | None = Field(default=None, max_length=32, pattern=r"^[0-9+()\-\s.]*$")
     address: AddressBody | None = None

@@ -2,20 +2,17 @@
 
 from typing import Any
 
-from fastapi import Depends, Path
-
-from agora.auth import Principal, current_principal
+from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
+from users.handlers.contracts import UserId
 from users.service import profiles
 
 api = OperationApi.declared("users", "get_user")
 
 
 @api.endpoint()
-def get_user(
-    user_id: str = Path(alias="id", max_length=64), caller: Principal = Depends(current_principal)
-) -> dict[str, Any]:
+def get_user(user_id: UserId, caller: Caller) -> dict[str, Any]:
     return profiles.get_profile(context(), caller, user_id)
 
 

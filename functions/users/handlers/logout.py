@@ -2,9 +2,7 @@
 
 from typing import Any
 
-from fastapi import Depends
-
-from agora.auth import Principal, current_principal
+from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.service import accounts
@@ -13,7 +11,7 @@ api = OperationApi.declared("users", "logout")
 
 
 @api.endpoint()
-def logout(caller: Principal = Depends(current_principal)) -> dict[str, Any]:
+def logout(caller: Caller) -> dict[str, Any]:
     accounts.logout(context(), caller.token_id, caller.expires_at, caller.session_id)
     return {"message": "Logout successful"}
 

@@ -2,9 +2,7 @@
 
 from typing import Any
 
-from fastapi import Depends
-
-from agora.auth import Principal, current_principal
+from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.service import profiles
@@ -13,7 +11,7 @@ api = OperationApi.declared("users", "me")
 
 
 @api.endpoint()
-def me(caller: Principal = Depends(current_principal)) -> dict[str, Any]:
+def me(caller: Caller) -> dict[str, Any]:
     return profiles.get_profile(context(), caller, caller.user_id)
 
 

@@ -145,6 +145,8 @@ def ensure_admin(ctx: UsersContext, email: str, password: str) -> User:
         created_at=now,
         updated_at=now,
     )
-    ctx.users.create(admin, [Envelope.new("users", "user.created", {"user_id": admin.id, **_event_fields(admin)})])
+    ctx.users.create(
+        admin, [Envelope.new("users", "user.created", {"user_id": admin.id, **_event_fields(admin)})]
+    )
     ctx.outbox.flush()
     return admin

@@ -33,7 +33,9 @@ def get_profile(ctx: UsersContext, caller: Principal, user_id: str) -> dict[str,
     return view
 
 
-def update_profile(ctx: UsersContext, caller: Principal, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+def update_profile(
+    ctx: UsersContext, caller: Principal, user_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
     user = _load(ctx, caller, user_id)
     changes = dict(changes)
     if "email" in changes:

@@ -8,9 +8,9 @@ without one refuses every protected request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from agora.errors import AgoraError, Forbidden, Unauthorized
 from agora.settings import settings
@@ -116,3 +116,7 @@ def current_principal(request: Request) -> Principal:
     if principal is None:
         raise Unauthorized("a Bearer access token is required", code="MISSING_TOKEN")
     return principal
+
+
+# A handler parameter ``caller: Caller`` receives the verified principal.
+Caller = Annotated[Principal, Depends(current_principal)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
-def table_meta(table_env: str, default_name: str | None = None) -> type:
+def table_meta(table_env: str, default_name: str | None = None) -> Any:
     """A pynamodb ``Meta`` for the table whose name the stack put in ``table_env``.
 
     ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL`` point it at LocalStack or
