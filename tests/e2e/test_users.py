@@ -148,8 +148,9 @@ def test_registration_reaches_the_event_consumer(api_url, aws, account):
 
     def consumer_saw_it():
         events = logs.filter_log_events(
-            logGroupName=group, startTime=started, filterPattern='"user.created"'
+            logGroupName=group, startTime=started, filterPattern=f'"{account["user"]["id"]}"'
         )["events"]
-        return [e for e in events if account["user"]["id"] in e["message"] or "user.created" in e["message"]]
+        records = [json.loads(e["message"]) for e in events if account["user"]["id"] in e["message"]]
+        return [r for r in records if r.get("event_type") == "user.created"]
 
     assert eventually(consumer_saw_it, timeout_s=60, every_s=1)

@@ -8,9 +8,16 @@ from agora.observability import METRICS_NAMESPACE, logger
 
 
 def record(envelope: Envelope) -> None:
+    entity = envelope.type.split(".", 1)[0]
     logger().info(
         "domain event",
-        extra={"event_id": envelope.id, "event_type": envelope.type, "event_source": envelope.source},
+        extra={
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "event_source": envelope.source,
+            # The id of what the event is about (user_id of user.*, order_id of order.*), never its data.
+            "subject": envelope.data.get(f"{entity}_id"),
+        },
     )
     with single_metric(
         name="DomainEvents", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
