@@ -163,3 +163,20 @@ def test_the_lambda_handler_serves_an_api_gateway_event(lambda_context):
     assert json.loads(response["body"]) == {"thing_id": "t9", "name": "n", "quantity": 3}
     # No X-Request-ID header: API Gateway's request id becomes the correlation id.
     assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
+
+
+def test_problem_responses_leave_the_lambda_as_text_not_base64(lambda_context):
+    api = build()
+    event = json.loads(Path("events/samples/apigw-users-health.json").read_text())
+    event.update(
+        path="/api/things/t9",
+        resource="/api/things/{thing_id}",
+        httpMethod="POST",
+        body="{nope",
+        headers={"Content-Type": "application/json"},
+        multiValueHeaders={"Content-Type": ["application/json"]},
+    )
+    response = api.handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert response["isBase64Encoded"] is False
+    assert json.loads(response["body"])["code"] == "MALFORMED_JSON"

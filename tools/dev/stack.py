@@ -237,6 +237,9 @@ def e2e(extra_args: list[str]) -> int:
     os.environ.setdefault("LOCALSTACK_PORT", "4599")
     os.environ.setdefault("AGORA_DEV_POSTGRES_PORT", "54339")
     os.environ.setdefault("AGORA_DEV_REDIS_PORT", "63809")
+    # The scratch system shares the installed LocalStack and Lambda runtime venvs with `make dev`.
+    os.environ.setdefault("AGORA_LOCALSTACK_VENV", str(ROOT / ".local" / "localstack" / "venv"))
+    os.environ.setdefault("AGORA_LAMBDA_VENV", str(ROOT / ".local" / "localstack" / "lambda-python"))
     backing.POSTGRES_PORT = int(os.environ["AGORA_DEV_POSTGRES_PORT"])
     backing.REDIS_PORT = int(os.environ["AGORA_DEV_REDIS_PORT"])
     try:

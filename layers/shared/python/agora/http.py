@@ -174,10 +174,12 @@ class OperationApi:
 
     def _build_handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         from mangum import Mangum
+        from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
         from agora.tracing import invocation_span
 
-        asgi = Mangum(self.app, lifespan="off")
+        # problem+json is text: without this Mangum would send error bodies base64-encoded.
+        asgi = Mangum(self.app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_JSON])
         op = self.operation
 
         @logger().inject_lambda_context(clear_state=True)
