@@ -75,7 +75,7 @@ seed: deps
 	$(PY) -m tools.dev.stack seed
 
 bench: deps
-	$(PY) -m bench.cold_start
+	$(PY) -m bench
 
 lint: deps synth
 	$(PY) -m ruff check .

@@ -1,0 +1,39 @@
+"""``make bench``: cold starts always; gateway latency when a ``make dev`` system answers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+from bench import cold_start, gateway_latency
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def dev_system_url() -> str | None:
+    state = Path(os.environ.get("AGORA_LOCAL_DIR", ROOT / ".local"))
+    url_file = state / "api-url"
+    if not url_file.exists():
+        return None
+    url = url_file.read_text().strip()
+    try:
+        with urllib.request.urlopen(f"{url}/api/users/health", timeout=5) as answer:  # noqa: S310
+            return url if answer.status == 200 else None
+    except OSError:
+        return None
+
+
+def main() -> int:
+    cold_start.main()
+    if dev_system_url():
+        sys.argv = [sys.argv[0]]
+        gateway_latency.main()
+    else:
+        print("gateway latency: skipped, no running system (start one with `make dev`)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
