@@ -40,7 +40,8 @@ DEFAULT_PORT = 4566
 # Set on LocalStack and inherited by every process it starts, so `stop` can find
 # exactly the processes of one state directory, including orphans.
 INSTANCE_MARKER = "AGORA_LOCALSTACK_INSTANCE"
-STOP_GRACE_SECONDS = 10
+# Nothing is persisted, so a slow graceful shutdown is cut short rather than awaited.
+STOP_GRACE_SECONDS = 3
 EXIT_STOPPED = 3
 
 
@@ -175,8 +176,15 @@ def install(paths: Paths) -> None:
             log(f"creating Lambda runtime venv in {paths.lambda_venv}")
             # No pip inside: functions should find boto3 and its dependencies only.
             recreate_venv(paths.lambda_venv, python, "--without-pip")
-            pip(paths.venv, "--python", paths.lambda_venv / "bin" / "python", "install", "--no-deps",
-                "-r", LAMBDA_REQUIREMENTS)
+            pip(
+                paths.venv,
+                "--python",
+                paths.lambda_venv / "bin" / "python",
+                "install",
+                "--no-deps",
+                "-r",
+                LAMBDA_REQUIREMENTS,
+            )
             write_marker(paths.lambda_venv, {"requirements": lambda_digest})
 
 
@@ -231,6 +239,9 @@ def localstack_env(paths: Paths, port: int) -> dict[str, str]:
     # Defaults the caller may override.
     env.setdefault("LOCALSTACK_HOST", f"127.0.0.1:{port}")
     env.setdefault("SQS_ENDPOINT_STRATEGY", "path")
+    # An idle event source mapping backs off up to 10 s by default, which delays the
+    # first message after a quiet spell by as much; locally, polling each second is cheap.
+    env.setdefault("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "1")
     env.update(
         {
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",
@@ -377,7 +388,9 @@ def cmd_env(paths: Paths, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler, help_text in [
         ("install", cmd_install, "create or update the LocalStack and Lambda runtime venvs"),

@@ -38,7 +38,9 @@ def ctl_env(local_dir: Path, port: int) -> dict[str, str]:
 
 
 def run_ctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(CTL), *args], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(CTL), *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def processes_with_marker(state: Path) -> list[int]:

@@ -15,7 +15,11 @@ ROLE = {
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
             ],
         }
     },
@@ -50,7 +54,11 @@ def cloud_map_template(namespace: str, description: str, url: str) -> dict:
             },
             "Service": {
                 "Type": "AWS::ServiceDiscovery::Service",
-                "Properties": {"Name": "catalog", "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]}, "Type": "HTTP"},
+                "Properties": {
+                    "Name": "catalog",
+                    "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
+                    "Type": "HTTP",
+                },
             },
             "Instance": {
                 "Type": "AWS::ServiceDiscovery::Instance",
@@ -78,7 +86,10 @@ def test_cloud_map_stack_deploys_with_real_ids_updates_and_deletes(localstack):
 
     stack = deploy(cfn, stack_name, cloud_map_template(namespace, "v1", "http://catalog.v1"))
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    }
     values = outputs(stack)
     assert resources["Namespace"].startswith("ns-") and values["NamespaceRef"] == resources["Namespace"]
     assert resources["Service"].startswith("srv-") and values["ServiceId"] == resources["Service"]
@@ -146,7 +157,9 @@ def function(code: str) -> dict:
 
 
 def platform_template(suffix: str, fingerprint: str, fail: bool = False) -> dict:
-    api_uri = "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${ApiFunction.Arn}/invocations"
+    api_uri = (
+        "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${ApiFunction.Arn}/invocations"
+    )
     return {
         "Resources": {
             "Role": ROLE,
@@ -162,7 +175,10 @@ def platform_template(suffix: str, fingerprint: str, fail: bool = False) -> dict
             },
             "Dashboard": {
                 "Type": "AWS::CloudWatch::Dashboard",
-                "Properties": {"DashboardName": f"agora-{suffix}", "DashboardBody": json.dumps({"widgets": []})},
+                "Properties": {
+                    "DashboardName": f"agora-{suffix}",
+                    "DashboardBody": json.dumps({"widgets": []}),
+                },
             },
             "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": f"agora-{suffix}"}},
             "Archive": {
@@ -177,7 +193,10 @@ def platform_template(suffix: str, fingerprint: str, fail: bool = False) -> dict
             "ApiFunction": function(API),
             "Api": {
                 "Type": "AWS::ApiGateway::RestApi",
-                "Properties": {"Name": f"agora-{suffix}", "Tags": [{"Key": "_custom_id_", "Value": f"api{suffix}"}]},
+                "Properties": {
+                    "Name": f"agora-{suffix}",
+                    "Tags": [{"Key": "_custom_id_", "Value": f"api{suffix}"}],
+                },
             },
             "Proxy": {
                 "Type": "AWS::ApiGateway::Resource",
@@ -194,7 +213,11 @@ def platform_template(suffix: str, fingerprint: str, fail: bool = False) -> dict
                     "ResourceId": {"Ref": "Proxy"},
                     "HttpMethod": "ANY",
                     "AuthorizationType": "NONE",
-                    "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": {"Fn::Sub": api_uri}},
+                    "Integration": {
+                        "Type": "AWS_PROXY",
+                        "IntegrationHttpMethod": "POST",
+                        "Uri": {"Fn::Sub": api_uri},
+                    },
                 },
             },
             "Permission": {
@@ -212,7 +235,11 @@ def platform_template(suffix: str, fingerprint: str, fail: bool = False) -> dict
             },
             "Stage": {
                 "Type": "AWS::ApiGateway::Stage",
-                "Properties": {"RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"}, "StageName": "local"},
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "DeploymentId": {"Ref": "Deployment"},
+                    "StageName": "local",
+                },
             },
         },
         "Outputs": {
@@ -247,7 +274,9 @@ def test_custom_resource_dashboard_archive_and_lambda_proxy_api(localstack):
     assert archive["RetentionDays"] == 7
 
     assert values["ApiId"] == f"api{suffix}"
-    response = requests.get(f"{localstack.endpoint}/restapis/api{suffix}/local/_user_request_/orders/42", timeout=30)
+    response = requests.get(
+        f"{localstack.endpoint}/restapis/api{suffix}/local/_user_request_/orders/42", timeout=30
+    )
     assert response.status_code == 200
     assert response.json()["path"] == "/orders/42"
     assert response.json()["method"] == "GET"

@@ -87,3 +87,49 @@ def test_conditional_update_fails_with_conditional_check_failed(table):
             ExpressionAttributeValues={":paid": {"S": "PAID"}, ":pending": {"S": "PENDING"}},
         )
     assert failed.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_stream_records_reach_lambda_through_an_event_source_mapping(localstack, make_function, wait_for):
+    client, lambda_client, logs = (localstack.client(s) for s in ("dynamodb", "lambda", "logs"))
+    name = f"stream-{uuid.uuid4().hex[:6]}"
+    stream_arn = client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    source = "def handler(event, context):\n    print('stream', [r['eventName'] for r in event['Records']])\n"
+    function = make_function({"app.py": source})
+    lambda_client.create_event_source_mapping(
+        FunctionName=function, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=10
+    )
+    client.put_item(TableName=name, Item={"pk": {"S": "a"}})
+
+    def seen():
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+        return [e["message"] for e in events if e["message"].startswith("stream")]
+
+    assert wait_for(seen, timeout=20) == ["stream ['INSERT']\n"]
+
+
+def test_parallel_conditional_transactions_on_one_key_let_exactly_one_through(table):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, name = table
+    order_id = f"race-{uuid.uuid4().hex[:6]}"
+
+    def attempt(_: int) -> bool:
+        try:
+            place_order(client, name, order_id)
+            return True
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "TransactionCanceledException"
+            return False
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(attempt, range(40)))
+    assert outcomes.count(True) == 1

@@ -16,7 +16,7 @@ def handler(event, context):
     import boto3
     return {
         "layer": agora_probe_layer.ORIGIN,
-        "importable": {m: importlib.util.find_spec(m) is not None for m in ("localstack", "moto", "pip", "boto3")},
+        "importable": {m: bool(importlib.util.find_spec(m)) for m in ("localstack", "moto", "pip", "boto3")},
         "boto3": boto3.__version__,
         "account": boto3.client("sts").get_caller_identity()["Account"],
         "sys_path_0": sys.path[0],
@@ -195,3 +195,19 @@ def test_sys_exit_in_handler_is_a_runtime_exit_error(make_function, invoke):
     result = invoke(name)
     assert result["payload"]["errorType"] == "Runtime.ExitError"
     assert "exit status 2" in result["payload"]["errorMessage"]
+
+
+def test_logs_go_to_the_log_group_of_the_logging_config(localstack, make_function, invoke, wait_for):
+    group = f"/agora/test/{time.monotonic_ns()}"
+    source = "def handler(event, context):\n    print('custom group', context.log_group_name)\n"
+    name = make_function({"app.py": source}, LoggingConfig={"LogGroup": group, "LogFormat": "Text"})
+    assert f"custom group {group}" in invoke(name)["log"]
+    logs = localstack.client("logs")
+
+    def messages():
+        try:
+            return [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+
+    assert any("custom group" in message for message in wait_for(messages, timeout=10))

@@ -32,10 +32,24 @@ def queue(sqs, name: str, **attributes) -> tuple[str, str]:
 
 
 def drain(sqs, url: str) -> list[dict]:
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages", []
+    )
     for message in messages:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return [json.loads(message["Body"]) for message in messages]
+
+
+class Collector:
+    """Accumulates what arrives on a queue across polls."""
+
+    def __init__(self, sqs, url: str) -> None:
+        self.sqs, self.url = sqs, url
+        self.messages: list[dict] = []
+
+    def collect(self) -> list[dict]:
+        self.messages.extend(drain(self.sqs, self.url))
+        return self.messages
 
 
 def test_failed_record_is_redelivered_then_dead_lettered(localstack, make_function, wait_for):
@@ -47,7 +61,9 @@ def test_failed_record_is_redelivered_then_dead_lettered(localstack, make_functi
     work_url, work_arn = queue(sqs, f"work-{suffix}", VisibilityTimeout="1", RedrivePolicy=redrive)
     bus = f"agora-{suffix}"
     events.create_event_bus(Name=bus)
-    events.put_rule(Name=f"orders-{suffix}", EventBusName=bus, EventPattern=json.dumps({"source": ["agora.orders"]}))
+    events.put_rule(
+        Name=f"orders-{suffix}", EventBusName=bus, EventPattern=json.dumps({"source": ["agora.orders"]})
+    )
     events.put_targets(Rule=f"orders-{suffix}", EventBusName=bus, Targets=[{"Id": "work", "Arn": work_arn}])
 
     worker = make_function({"app.py": WORKER}, Environment={"Variables": {"ATTEMPTS_URL": attempts_url}})
@@ -59,18 +75,23 @@ def test_failed_record_is_redelivered_then_dead_lettered(localstack, make_functi
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     entries = [
-        {"EventBusName": bus, "Source": "agora.orders", "DetailType": "OrderPlaced", "Detail": json.dumps(detail)}
+        {
+            "EventBusName": bus,
+            "Source": "agora.orders",
+            "DetailType": "OrderPlaced",
+            "Detail": json.dumps(detail),
+        }
         for detail in ({"order": "ok"}, {"order": "bad", "fail": True})
     ]
     assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
 
-    dead = []
-    assert wait_for(lambda: dead.extend(drain(sqs, dlq_url)) or dead, timeout=40)
-    assert [message["detail"]["order"] for message in dead] == ["bad"]
+    dead = Collector(sqs, dlq_url)
+    assert wait_for(lambda: dead.collect(), timeout=40)
+    assert [message["detail"]["order"] for message in dead.messages] == ["bad"]
 
-    attempts: list[dict] = []
-    wait_for(lambda: attempts.extend(drain(sqs, attempts_url)) or len(attempts) >= 3, timeout=10)
-    by_order = sorted((a["order"], a["receive_count"]) for a in attempts)
+    attempts = Collector(sqs, attempts_url)
+    wait_for(lambda: len(attempts.collect()) >= 3, timeout=10)
+    by_order = sorted((a["order"], a["receive_count"]) for a in attempts.messages)
     # The failed record is received twice (maxReceiveCount) and then moved to the DLQ;
     # the successful one is processed once and deleted from the batch.
     assert by_order == [("bad", "1"), ("bad", "2"), ("ok", "1")]

@@ -21,7 +21,8 @@ logger = Logger(service="orders")
 async def app(scope, receive, send):
     context = scope["aws.context"]
     body = json.dumps({"path": scope["path"], "function": context.function_name}).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 asgi = Mangum(app, lifespan="off")
@@ -71,7 +72,9 @@ def package_files(*packages: str) -> dict[str, str]:
 
 
 def test_powertools_logger_and_mangum_work_with_the_context(make_function, invoke, publish_layer):
-    layer = publish_layer("agora-powertools", package_files("aws_lambda_powertools", "mangum", "typing_extensions"))
+    layer = publish_layer(
+        "agora-powertools", package_files("aws_lambda_powertools", "mangum", "typing_extensions")
+    )
     name = make_function({"app.py": "import json\n" + HANDLER}, Layers=[layer], MemorySize=512, Timeout=10)
     result = invoke(name, API_EVENT)
     assert result["error"] is None, result["payload"]

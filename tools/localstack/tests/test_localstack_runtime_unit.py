@@ -58,8 +58,18 @@ def write_module(directory: Path, name: str, source: str) -> None:
     ("handler", "source", "error_type", "message"),
     [
         ("probe_ok", "", "Runtime.MalformedHandlerName", "Bad handler 'probe_ok'"),
-        ("probe_missing.handler", None, "Runtime.ImportModuleError", "Unable to import module 'probe_missing'"),
-        ("probe_dep.handler", "import not_installed_anywhere\n", "Runtime.ImportModuleError", "not_installed"),
+        (
+            "probe_missing.handler",
+            None,
+            "Runtime.ImportModuleError",
+            "Unable to import module 'probe_missing'",
+        ),
+        (
+            "probe_dep.handler",
+            "import not_installed_anywhere\n",
+            "Runtime.ImportModuleError",
+            "not_installed",
+        ),
         ("probe_syntax.handler", "def handler(:\n", "Runtime.UserCodeSyntaxError", "Syntax error in module"),
         ("probe_attr.handler", "x = 1\n", "Runtime.HandlerNotFound", "Handler 'handler' missing"),
         ("probe_raise.handler", "raise ValueError('bad config')\n", "ValueError", "bad config"),
@@ -96,7 +106,9 @@ def test_handler_in_subdirectory_is_found(code_dir):
 
 
 def context(timeout_ms: int = 3000) -> LambdaContext:
-    return LambdaContext("req-1", "arn:aws:lambda:us-east-1:000000000000:function:f", int(time.time() * 1000) + timeout_ms)
+    return LambdaContext(
+        "req-1", "arn:aws:lambda:us-east-1:000000000000:function:f", int(time.time() * 1000) + timeout_ms
+    )
 
 
 def test_context_reads_function_settings_from_the_environment(monkeypatch):
@@ -116,7 +128,9 @@ def test_context_reads_function_settings_from_the_environment(monkeypatch):
 
 
 def test_execute_serializes_results_including_decimals():
-    body, error = execute(lambda event, ctx: {"n": decimal.Decimal("3"), "x": decimal.Decimal("1.5")}, "{}", context())
+    body, error = execute(
+        lambda event, ctx: {"n": decimal.Decimal("3"), "x": decimal.Decimal("1.5")}, "{}", context()
+    )
     assert error is None
     assert json.loads(body) == {"n": 3, "x": 1.5}
 

@@ -2,7 +2,8 @@
 
 from localstack import config
 
-_WILDCARDS = ("", "0.0.0.0", "::", "localhost")
+# Listening on every interface includes loopback, the address runtimes use.
+_WILDCARDS = ("", "0.0.0.0", "::", "localhost")  # noqa: S104
 
 
 def gateway_host() -> str:

@@ -7,6 +7,7 @@ with ``PROVIDER_OVERRIDE_<API>=agora``.
 """
 
 import importlib
+import threading
 from collections.abc import Callable
 
 from localstack.aws.api import CommonServiceException, RequestContext, ServiceRequest, ServiceResponse
@@ -34,18 +35,33 @@ class MotoProvider:
         backend_module: str,
         backend_name: str,
         overrides: dict[str, Handler] | None = None,
+        serialized: bool = False,
     ) -> None:
         self.service = service
         self._backend_module = backend_module
         self._backend_name = backend_name
         self._overrides = overrides or {}
+        self._lock = threading.RLock() if serialized else None
 
     def backends(self):
         return getattr(importlib.import_module(self._backend_module), self._backend_name)
 
     def dispatch_table(self) -> dict[str, Handler]:
         operations = load_service(self.service).operation_names
-        return {name: self._overrides.get(name, _call_moto) for name in operations}
+        table = {name: self._overrides.get(name, _call_moto) for name in operations}
+        if self._lock is None:
+            return table
+        return {name: self._one_at_a_time(handler) for name, handler in table.items()}
+
+    def _one_at_a_time(self, handler: Handler) -> Handler:
+        lock = self._lock
+        assert lock is not None
+
+        def call(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+            with lock:
+                return handler(context, request)
+
+        return call
 
     def accept_state_visitor(self, visitor: StateVisitor) -> None:
         # Lets LocalStack's state reset endpoint clear the moto backend.
@@ -123,7 +139,10 @@ def xray() -> Service:
 
 @aws_provider(api="dynamodb", name=PROVIDER_NAME)
 def dynamodb() -> Service:
-    return _service(MotoProvider("dynamodb", "moto.dynamodb.models", "dynamodb_backends"))
+    # Moto checks a condition and writes without a lock; DynamoDB does both atomically per item.
+    # Serving one request at a time keeps conditional writes and transactions atomic under
+    # concurrent clients (10 parallel registrations of one email must create one user).
+    return _service(MotoProvider("dynamodb", "moto.dynamodb.models", "dynamodb_backends", serialized=True))
 
 
 @aws_provider(api="dynamodbstreams", name=PROVIDER_NAME)

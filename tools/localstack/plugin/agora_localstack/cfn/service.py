@@ -87,8 +87,7 @@ class ServiceProvider(ResourceProvider[ServiceProperties]):
             HealthCheckConfig=model.get("HealthCheckConfig"),
         )
         unchanged = all(
-            model.get(key) == previous.get(key)
-            for key in ("Description", "DnsConfig", "HealthCheckConfig")
+            model.get(key) == previous.get(key) for key in ("Description", "DnsConfig", "HealthCheckConfig")
         )
         if unchanged:
             return success(model)

@@ -196,7 +196,10 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
         connection = http.client.HTTPConnection("127.0.0.1", process.port, timeout=10)
         try:
             connection.request(
-                "POST", protocol.INVOKE_PATH, body=json.dumps(body), headers={"Content-Type": "application/json"}
+                "POST",
+                protocol.INVOKE_PATH,
+                body=json.dumps(body),
+                headers={"Content-Type": "application/json"},
             )
             response = connection.getresponse()
             response.read()
@@ -215,8 +218,9 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
     def prepare_version(cls, function_version: FunctionVersion) -> None:
         runtime = function_version.config.runtime or ""
         if not runtime.startswith("python"):
+            kind = runtime or "container images"
             raise LambdaRuntimeException(
-                f"The host-process executor runs Python zip functions only, not {runtime or 'container images'}"
+                f"The host-process executor runs Python zip functions only, not {kind}"
             )
         _code_paths(function_version)
 

@@ -35,7 +35,9 @@ def timed_out(request_id: str, timeout_s: int, memory_mb: int, partial_logs: str
     return InvocationResult(request_id, json.dumps(payload).encode(), is_error=True, logs=logs)
 
 
-def exited(request_id: str, exit_code: int, duration_ms: float, memory_mb: int, partial_logs: str) -> InvocationResult:
+def exited(
+    request_id: str, exit_code: int, duration_ms: float, memory_mb: int, partial_logs: str
+) -> InvocationResult:
     reason = f"exit status {exit_code}" if exit_code >= 0 else f"signal {-exit_code}"
     message = f"Runtime exited with error: {reason}"
     payload = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}

@@ -8,5 +8,7 @@ class HostProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
     def load(self, *args, **kwargs):
         from agora_localstack.executor.host_executor import HostProcessRuntimeExecutor
+        from agora_localstack.executor.log_group import honour_logging_config
 
+        honour_logging_config()
         return HostProcessRuntimeExecutor

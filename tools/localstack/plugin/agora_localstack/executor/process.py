@@ -1,5 +1,6 @@
 """Child processes of execution environments."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -72,10 +73,8 @@ class RuntimeProcess:
     def kill(self) -> None:
         if self._popen.returncode is None:
             # Also reaches subprocesses the function left behind in its session.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._popen.wait()
 
     def log_size(self) -> int:

@@ -18,7 +18,7 @@ class RuntimeApiClient:
 
     def __init__(self, endpoint: str, runtime_id: str, timeout: float = 30.0) -> None:
         parts = urlsplit(endpoint)
-        self._host = parts.hostname
+        self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
         self._prefix = parts.path.rstrip("/")
         self._runtime_id = runtime_id

@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from agora_lambda_runtime import errors, logcapture, protocol, watchdog
@@ -24,7 +25,7 @@ class RuntimeSettings:
     parent_pid: int | None
 
     @classmethod
-    def from_environ(cls, environ: dict) -> "RuntimeSettings":
+    def from_environ(cls, environ: MutableMapping[str, str]) -> "RuntimeSettings":
         layers = environ.get(protocol.ENV_LAYER_ROOTS, "")
         parent = environ.get(protocol.ENV_PARENT_PID)
         settings = cls(

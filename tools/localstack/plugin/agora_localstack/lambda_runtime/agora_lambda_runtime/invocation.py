@@ -38,7 +38,8 @@ def execute(handler: Callable, raw_event: str, context: LambdaContext) -> tuple[
         result = handler(event, context)
     except Exception as exc:
         # Skip this frame so the trace starts in user code, as on AWS.
-        payload = errors.handler_error(exc, request_id, exc.__traceback__.tb_next)
+        trace = exc.__traceback__
+        payload = errors.handler_error(exc, request_id, trace.tb_next if trace else None)
         sys.stdout.write(errors.log_line(payload))
         return None, payload
     try:

@@ -9,6 +9,7 @@ Output written straight to fd 1/2 (C extensions, subprocesses) only ends up in
 that file.
 """
 
+import contextlib
 import io
 import os
 import sys
@@ -84,7 +85,5 @@ def install(collector: LogCollector) -> None:
 
 def flush_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
