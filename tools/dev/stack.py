@@ -240,8 +240,6 @@ def e2e(extra_args: list[str]) -> int:
     # The scratch system shares the installed LocalStack and Lambda runtime venvs with `make dev`.
     os.environ.setdefault("AGORA_LOCALSTACK_VENV", str(ROOT / ".local" / "localstack" / "venv"))
     os.environ.setdefault("AGORA_LAMBDA_VENV", str(ROOT / ".local" / "localstack" / "lambda-python"))
-    backing.POSTGRES_PORT = int(os.environ["AGORA_DEV_POSTGRES_PORT"])
-    backing.REDIS_PORT = int(os.environ["AGORA_DEV_REDIS_PORT"])
     try:
         url = up(state)
         env = {**aws_env(state), "AGORA_API_URL": url}
