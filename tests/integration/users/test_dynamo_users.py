@@ -110,3 +110,19 @@ def test_delete_removes_the_account_and_frees_the_email(users_ctx):
     assert users_ctx.users.get(ada.id) is None
     assert users_ctx.users.get_by_email(ada.email) is None
     assert [e.type for e in users_ctx.bus.published][-1] == "user.deleted"
+
+
+def test_with_redis_down_profiles_are_still_served_from_dynamodb(users_ctx, monkeypatch):
+    import socket
+
+    from agora import cache as cache_module
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    ada = accounts.register(users_ctx, email(), "password 123", "Ada", "L").user
+    monkeypatch.setattr(cache_module, "cache", lambda: cache_module.Cache(f"redis://127.0.0.1:{dead_port}/0"))
+    me = as_principal(ada)
+    assert profiles.get_profile(users_ctx, me, ada.id)["firstName"] == "Ada"
+    assert profiles.update_profile(users_ctx, me, ada.id, {"first_name": "Augusta"})["firstName"] == "Augusta"
+    assert profiles.get_profile(users_ctx, me, ada.id)["firstName"] == "Augusta"

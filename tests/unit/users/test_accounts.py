@@ -124,3 +124,23 @@ def test_ensure_admin_creates_once_and_promotes_an_existing_account(ctx):
     user = registered(ctx).user
     promoted = accounts.ensure_admin(ctx, user.email, "whatever pass")
     assert (promoted.id, promoted.role) == (user.id, "admin")
+
+
+def test_every_user_event_matches_its_published_schema(ctx):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from agora.auth import Principal
+    from users.service import profiles
+
+    schemas = Path(__file__).resolve().parents[3] / "events" / "schemas"
+    session = registered(ctx)
+    me = Principal(session.user.id, session.user.email, "user", "t", 0)
+    profiles.update_profile(ctx, me, session.user.id, {"last_name": "King", "preferences": {"theme": "dark"}})
+    profiles.delete_user(ctx, me, session.user.id)
+    assert [e.type for e in ctx.users.events] == ["user.created", "user.updated", "user.deleted"]
+    for event in ctx.users.events:
+        schema = json.loads((schemas / f"{event.type}.v{event.version}.json").read_text())
+        jsonschema.validate(event.data, schema, format_checker=jsonschema.FormatChecker())
