@@ -116,12 +116,15 @@ def test_with_redis_down_profiles_are_still_served_from_dynamodb(users_ctx, monk
     import socket
 
     from agora import cache as cache_module
+    from agora import settings
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
     ada = accounts.register(users_ctx, email(), "password 123", "Ada", "L").user
-    monkeypatch.setattr(cache_module, "cache", lambda: cache_module.Cache(f"redis://127.0.0.1:{dead_port}/0"))
+    monkeypatch.setenv("AGORA_REDIS_URL", f"redis://127.0.0.1:{dead_port}/0")
+    settings.settings.cache_clear()
+    cache_module.cache.cache_clear()
     me = as_principal(ada)
     assert profiles.get_profile(users_ctx, me, ada.id)["firstName"] == "Ada"
     assert profiles.update_profile(users_ctx, me, ada.id, {"first_name": "Augusta"})["firstName"] == "Augusta"
