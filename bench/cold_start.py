@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "functions")]
 
 from agora.operations import load_all  # noqa: E402
+from bench.results_file import header, write  # noqa: E402
 
 RUNS = 5
 BUDGET_MS = 400
@@ -88,28 +87,25 @@ def main() -> int:
             result = measure(service.name, decl.handler, extra)
             rows.append({"function": f"{service.name}.{decl.id}", "handler": decl.handler, **result})
             print(f"  {rows[-1]['function']:<28} {result['median_ms']:>8.1f} ms", file=sys.stderr, flush=True)
-    report = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "runs": RUNS,
-        "budget_ms": BUDGET_MS,
-        "functions": rows,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cold_start.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [
-        f"Cold start: import and init of each handler module, median of {RUNS} fresh processes",
-        f"({report['machine']}; measured {report['measured_at']}; budget {BUDGET_MS} ms)",
-        "",
-        "| function | handler | median ms | max ms | peak RSS MB | within budget |",
-        "|---|---|---:|---:|---:|---|",
-    ]
-    for r in rows:
-        ok = "yes" if r["median_ms"] <= BUDGET_MS else "**no**"
-        cells = [r["function"], f"`{r['handler']}`", r["median_ms"], r["max_ms"], r["rss_mb"], ok]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    table = "\n".join(lines) + "\n"
-    (RESULTS / "cold_start.md").write_text(table)
+    report = {**header(), "runs": RUNS, "budget_ms": BUDGET_MS, "functions": rows}
+    table = write(
+        "cold_start",
+        report,
+        f"Cold start: import and init of each handler module, median of {RUNS} fresh processes, "
+        f"budget {BUDGET_MS} ms",
+        ["function", "handler", "median ms", "max ms", "peak RSS MB", "within budget"],
+        [
+            [
+                r["function"],
+                f"`{r['handler']}`",
+                r["median_ms"],
+                r["max_ms"],
+                r["rss_mb"],
+                "yes" if r["median_ms"] <= BUDGET_MS else "**no**",
+            ]
+            for r in rows
+        ],
+    )
     print(table)
     over = [r["function"] for r in rows if r["median_ms"] > BUDGET_MS]
     if over:

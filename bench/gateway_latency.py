@@ -10,17 +10,16 @@ cache read).  Writes bench/results/gateway_latency.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+
+from bench.results_file import header, write
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -66,25 +65,14 @@ def main() -> int:
         "GET /api/users/me": lambda: http.get(f"{url}/api/users/me", headers=auth, timeout=30),
     }
     rows = [{"route": name, **timed(call, args.requests)} for name, call in routes.items()]
-    report = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "requests": args.requests,
-        "target": url,
-        "routes": rows,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "gateway_latency.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [
+    report = {**header(), "requests": args.requests, "target": url, "routes": rows}
+    table = write(
+        "gateway_latency",
+        report,
         f"Warm latency through API Gateway on LocalStack, {args.requests} sequential requests per route",
-        f"({report['machine']}; measured {report['measured_at']})",
-        "",
-        "| route | median ms | p95 ms | max ms |",
-        "|---|---:|---:|---:|",
-        *(f"| {r['route']} | {r['median_ms']} | {r['p95_ms']} | {r['max_ms']} |" for r in rows),
-    ]
-    table = "\n".join(lines) + "\n"
-    (RESULTS / "gateway_latency.md").write_text(table)
+        ["route", "median ms", "p95 ms", "max ms"],
+        [[r["route"], r["median_ms"], r["p95_ms"], r["max_ms"]] for r in rows],
+    )
     print(table)
     return 0
 

@@ -147,17 +147,23 @@ def test_admin_operations_refuse_users_with_403():
     assert r.status_code == 201
 
 
-def test_the_lambda_handler_serves_an_api_gateway_event(lambda_context):
-    api = build()
+def post_event(body: str) -> dict:
+    """An API Gateway proxy event for POST /api/things/t9, built from the sample in events/."""
     event = json.loads(Path("events/samples/apigw-users-health.json").read_text())
     event.update(
         path="/api/things/t9",
         resource="/api/things/{thing_id}",
         httpMethod="POST",
-        body=json.dumps({"name": "n", "quantity": 3}),
+        body=body,
         headers={"Content-Type": "application/json"},
         multiValueHeaders={"Content-Type": ["application/json"]},
     )
+    return event
+
+
+def test_the_lambda_handler_serves_an_api_gateway_event(lambda_context):
+    api = build()
+    event = post_event(json.dumps({"name": "n", "quantity": 3}))
     response = api.handler(event, lambda_context)
     assert response["statusCode"] == 201
     assert json.loads(response["body"]) == {"thing_id": "t9", "name": "n", "quantity": 3}
@@ -167,15 +173,7 @@ def test_the_lambda_handler_serves_an_api_gateway_event(lambda_context):
 
 def test_problem_responses_leave_the_lambda_as_text_not_base64(lambda_context):
     api = build()
-    event = json.loads(Path("events/samples/apigw-users-health.json").read_text())
-    event.update(
-        path="/api/things/t9",
-        resource="/api/things/{thing_id}",
-        httpMethod="POST",
-        body="{nope",
-        headers={"Content-Type": "application/json"},
-        multiValueHeaders={"Content-Type": ["application/json"]},
-    )
+    event = post_event("{nope")
     response = api.handler(event, lambda_context)
     assert response["statusCode"] == 400
     assert response["isBase64Encoded"] is False
