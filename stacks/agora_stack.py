@@ -49,6 +49,7 @@ class AgoraStack(cdk.Stack):
             for consumer in service.consumers:
                 self.events.subscribe(consumer, functions.consumers[consumer.id])
             self.functions[service.name] = functions
+        self._grant_internal_callers(services)
 
         self.api = PublicApi(
             self,
@@ -96,6 +97,15 @@ class AgoraStack(cdk.Stack):
             env["AGORA_USERS_TABLE"] = self.data.users_table.table_name
         return env
 
+    def _grant_internal_callers(self, services: tuple[Service, ...]) -> None:
+        """An internal operation may be invoked by the services it names as callers, and only by those."""
+        for service in services:
+            for internal in service.internal:
+                target = self.functions[service.name].internal[internal.id]
+                for caller in internal.callers:
+                    for fn in self.functions[caller].all:
+                        target.grant_invoke(fn)
+
     def _grant(self, functions: ServiceFunctions) -> None:
         service = functions.service
         for fn in functions.all:
@@ -110,6 +120,7 @@ class AgoraStack(cdk.Stack):
             fn.add_to_role_policy(
                 iam.PolicyStatement(actions=["servicediscovery:DiscoverInstances"], resources=["*"])
             )
+
             fn.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]

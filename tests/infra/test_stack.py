@@ -177,3 +177,27 @@ def test_only_postgres_services_get_the_database_secret(target, services):
         variables = fn["Properties"]["Environment"]["Variables"]
         uses_postgres = next(s for s in services if s.name == variables["AGORA_SERVICE"]).uses_postgres
         assert ("AGORA_DATABASE_SECRET_ARN" in variables) == uses_postgres
+
+
+def test_internal_operations_are_invocable_by_their_declared_callers_only(target, services):
+    _, _, template = target
+    functions = resources(template, "AWS::Lambda::Function")
+    policies = resources(template, "AWS::IAM::Policy")
+    for service in services:
+        for internal in service.internal:
+            (logical_id,) = [
+                k
+                for k, f in functions.items()
+                if f["Properties"]["Handler"] == internal.handler
+                and f["Properties"]["Environment"]["Variables"]["AGORA_SERVICE"] == service.name
+            ]
+            grantees = set()
+            for policy in policies.values():
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                    if "lambda:InvokeFunction" in json.dumps(
+                        statement["Action"]
+                    ) and logical_id in json.dumps(statement["Resource"]):
+                        grantees |= {r["Ref"] for r in policy["Properties"]["Roles"]}
+            callers = {c.title() for c in internal.callers}
+            assert all(any(role.startswith(f"{c}Functions") for c in callers) for role in grantees), grantees
+            assert bool(grantees) == bool(internal.callers)

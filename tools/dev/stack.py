@@ -170,27 +170,34 @@ def dev_admin(paths: Paths) -> dict[str, str]:
 
 
 def seed(state: Path) -> None:
-    """Run each service's seeder that exists (``<service>.seed``) against the running system."""
+    """Run each service's seeder (``<service>.seed``) against the running system."""
+    from agora.migrate import with_database
+
     paths = Paths(state)
     admin = dev_admin(paths)
-    env = {**aws_env(state), "AGORA_ADMIN_EMAIL": admin["email"], "AGORA_ADMIN_PASSWORD": admin["password"]}
-    env.update(dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line))
+    dev = dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line)
     outputs = json.loads(paths.outputs.read_text()).get(STACK_NAME, {}) if paths.outputs.exists() else {}
-    env.update({"AGORA_USERS_TABLE": outputs.get("UsersTableName", ""), "AGORA_SERVICE": "users"})
-    for service in ("users", "products"):
-        if (ROOT / "functions" / service / "seed.py").exists():
-            step(f"seeding {service}")
-            subprocess.run(
-                [sys.executable, "-m", f"{service}.seed"],
-                check=True,
-                cwd=ROOT,
-                env={
-                    **env,
-                    "PYTHONPATH": os.pathsep.join(
-                        [str(ROOT / "functions"), str(ROOT / "layers/shared/python")]
-                    ),
-                },
-            )
+    common = {
+        **aws_env(state),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers" / "shared" / "python")]),
+        "AGORA_TRACE_EXPORT": "off",
+    }
+    per_service = {
+        "users": {
+            "AGORA_USERS_TABLE": outputs.get("UsersTableName", ""),
+            "AGORA_ADMIN_EMAIL": admin["email"],
+            "AGORA_ADMIN_PASSWORD": admin["password"],
+        },
+        "products": {"AGORA_DATABASE_URL": with_database(dev["DATABASE_URL"], "agora_products")},
+    }
+    for service, env in per_service.items():
+        step(f"seeding {service}")
+        subprocess.run(
+            [sys.executable, "-m", f"{service}.seed"],
+            check=True,
+            cwd=ROOT,
+            env={**common, **env, "AGORA_SERVICE": service},
+        )
 
 
 def up(state: Path) -> str:

@@ -1,0 +1,19 @@
+"""POST /api/products/{id}/reviews: rate a product, once per user."""
+
+from typing import Any
+
+from agora.auth import Caller
+from agora.http import OperationApi
+from products.adapters.wiring import context
+from products.handlers.contracts import ProductId, ReviewRequest
+from products.service import catalog
+
+api = OperationApi.declared("products", "add_review")
+
+
+@api.endpoint(status_code=201)
+def add_review(product_id: ProductId, body: ReviewRequest, caller: Caller) -> dict[str, Any]:
+    return catalog.add_review(context(), product_id, caller.user_id, body.rating, body.comment)
+
+
+handler = api.handler

@@ -1,0 +1,15 @@
+"""GET /api/products/brands: the brands of active products, sorted."""
+
+from agora.http import OperationApi
+from products.adapters.wiring import context
+from products.service import catalog
+
+api = OperationApi.declared("products", "brands")
+
+
+@api.endpoint()
+def brands() -> list[str]:
+    return catalog.distinct_values(context(), "brand")
+
+
+handler = api.handler

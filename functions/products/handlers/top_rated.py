@@ -1,0 +1,17 @@
+"""GET /api/products/top-rated: the best rated products."""
+
+from typing import Any
+
+from agora.http import OperationApi
+from products.adapters.wiring import context
+from products.service import catalog
+
+api = OperationApi.declared("products", "top_rated")
+
+
+@api.endpoint()
+def top_rated() -> list[dict[str, Any]]:
+    return catalog.showcase(context(), "rating")
+
+
+handler = api.handler

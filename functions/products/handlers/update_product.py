@@ -1,0 +1,18 @@
+"""PUT /api/products/{id}: change a product (admin)."""
+
+from typing import Any
+
+from agora.http import OperationApi
+from products.adapters.wiring import context
+from products.handlers.contracts import ProductChanges, ProductId
+from products.service import catalog
+
+api = OperationApi.declared("products", "update_product")
+
+
+@api.endpoint()
+def update_product(product_id: ProductId, body: ProductChanges) -> dict[str, Any]:
+    return catalog.update_product(context(), product_id, body.changes())
+
+
+handler = api.handler

@@ -1,0 +1,34 @@
+"""Load the sample catalog (``catalog.json``) into the products database.  ``python -m products.seed``
+
+Idempotent: products are matched by sku; existing ones are left as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from agora.db import pool
+from products.adapters.repository import ProductRepository
+from products.adapters.wiring import context
+from products.handlers.contracts import ProductFields
+from products.service import catalog
+
+CATALOG = Path(__file__).with_name("catalog.json")
+
+
+def main() -> int:
+    entries = [ProductFields.model_validate(e) for e in json.loads(CATALOG.read_text())]
+    with pool().connection() as conn:
+        repo = ProductRepository(conn)
+        missing = [e for e in entries if e.sku is None or repo.get_by_sku(e.sku) is None]
+    for entry in missing:
+        catalog.create_product(context(), {**entry.model_dump(), "price": Decimal(entry.price)})
+    print(f"catalog ready: {len(entries)} products ({len(missing)} added)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
