@@ -99,3 +99,23 @@ def test_empty_or_invalid_reservations_are_refused(ctx, lines, code):
     with pytest.raises(UnprocessableEntity) as exc:
         stock.reserve(ctx, "order-z", lines)
     assert exc.value.code == code
+
+
+def test_every_product_event_matches_its_published_schema(ctx):
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schemas = Path(__file__).resolve().parents[3] / "events" / "schemas"
+    product = catalog.create_product(ctx, product_fields(stock_quantity=4))
+    catalog.update_product(ctx, product["id"], {"name": "Renamed"})
+    stock.adjust_stock(ctx, product["id"], 2)
+    stock.reserve(ctx, "order-schema", [Line(product["id"], 1)])
+    stock.release(ctx, "order-schema")
+    catalog.delete_product(ctx, product["id"])
+    seen = {e.type for e in ctx.bus.published}
+    assert seen == {"product.created", "product.updated", "product.stock_updated", "product.deleted"}
+    for event in ctx.bus.published:
+        schema = json.loads((schemas / f"{event.type}.v{event.version}.json").read_text())
+        jsonschema.validate(event.data, schema)
