@@ -83,7 +83,7 @@ lint: deps synth
 	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/localstack/ctl.py tools/localstack/tests
 	@# The LocalStack plugin runs in LocalStack's own venv: check it against the libraries it runs with.
 	python3 tools/localstack/ctl.py install
-	$(PY) -m mypy --python-executable .local/localstack/venv/bin/python tools/localstack/plugin
+	cd tools/localstack/plugin && ../../../.venv/bin/python -m mypy --config-file ../../../pyproject.toml --cache-dir ../../../.mypy_cache/localstack --python-executable ../../../.local/localstack/venv/bin/python .
 	@# W3005: CDK emits DependsOn on a role that a GetAtt already orders; harmless and not ours to change.
 	.venv/bin/cfn-lint --ignore-checks W3005 -- cdk.out/aws/Agora.template.json cdk.out/localstack/Agora.template.json
 

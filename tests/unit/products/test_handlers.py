@@ -23,7 +23,14 @@ def signing(monkeypatch):
 
 def token(role: str) -> dict[str, str]:
     now = int(time.time())
-    claims = {"sub": "u1", "email": "u@x.io", "role": role, "jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}
+    claims = {
+        "sub": "u1",
+        "email": "u@x.io",
+        "role": role,
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 60,
+    }
     return {"Authorization": f"Bearer {jwt.encode(claims, KEY, algorithm='HS256')}"}
 
 
@@ -92,6 +99,8 @@ def test_bad_query_and_path_parameters_are_422(operation, path):
 def test_reserve_refuses_malformed_requests_as_a_document(lambda_context):
     from products.handlers import reserve_stock
 
-    answer = reserve_stock.handler({"order_id": "o1", "items": [{"product_id": 1, "quantity": 0}]}, lambda_context)
+    answer = reserve_stock.handler(
+        {"order_id": "o1", "items": [{"product_id": 1, "quantity": 0}]}, lambda_context
+    )
     assert answer["ok"] is False
     assert answer["error"]["code"] == "VALIDATION_FAILED"

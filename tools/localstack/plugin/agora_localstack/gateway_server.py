@@ -14,6 +14,7 @@ from localstack.runtime.server.twisted import TwistedRuntimeServer
 from rolo.gateway import Gateway
 from rolo.serving.twisted import TwistedGateway
 from twisted.internet import endpoints, reactor, ssl
+from twisted.internet.protocol import Factory
 
 
 class BoundTwistedRuntimeServer(TwistedRuntimeServer):
@@ -24,7 +25,8 @@ class BoundTwistedRuntimeServer(TwistedRuntimeServer):
         ssl_creds: tuple[str, str] | None = None,
     ) -> None:
         site = TwistedGateway(gateway)
-        protocol_factory = site
+        # Plain HTTP serves the site itself; TLS wraps it in a multiplexer.
+        protocol_factory: Factory = site
         if ssl_creds:
             cert_file_name, key_file_name = ssl_creds
             context_factory = ssl.DefaultOpenSSLContextFactory(key_file_name, cert_file_name)
@@ -44,5 +46,5 @@ class BoundTwistedRuntimeServerPlugin(RuntimeServerPlugin):
 
     name = "twisted-bound"
 
-    def load(self, *args, **kwargs) -> RuntimeServer:
+    def load(self, *args: object, **kwargs: object) -> RuntimeServer:
         return BoundTwistedRuntimeServer()

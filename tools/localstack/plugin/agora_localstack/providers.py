@@ -9,15 +9,33 @@ with ``PROVIDER_OVERRIDE_<API>=agora``.
 import importlib
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NotRequired, cast
 
 from localstack.aws.api import CommonServiceException, RequestContext, ServiceRequest, ServiceResponse
+from localstack.aws.api.core import ServiceRequestHandler
+from localstack.aws.skeleton import DispatchTable
 from localstack.aws.spec import load_service
 from localstack.services.plugins import Service, aws_provider
 from localstack.state import StateVisitor
 
+if TYPE_CHECKING:
+    from moto.core.base_backend import BackendDict
+    from moto.servicediscovery.models import ServiceDiscoveryBackend
+
 PROVIDER_NAME = "agora"
 
-Handler = Callable[[RequestContext, ServiceRequest], ServiceResponse]
+
+class UpdateHttpNamespaceRequest(ServiceRequest):
+    Id: str
+    Namespace: dict[str, Any]
+    UpdaterRequestId: NotRequired[str]
+
+
+class RegisterInstanceRequest(ServiceRequest):
+    ServiceId: str
+    InstanceId: str
+    CreatorRequestId: NotRequired[str]
+    Attributes: NotRequired[dict[str, str]]
 
 
 def _call_moto(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
@@ -34,7 +52,7 @@ class MotoProvider:
         service: str,
         backend_module: str,
         backend_name: str,
-        overrides: dict[str, Handler] | None = None,
+        overrides: dict[str, ServiceRequestHandler] | None = None,
         serialized: bool = False,
     ) -> None:
         self.service = service
@@ -43,47 +61,50 @@ class MotoProvider:
         self._overrides = overrides or {}
         self._lock = threading.RLock() if serialized else None
 
-    def backends(self):
+    def backends(self) -> "BackendDict[Any]":
         return getattr(importlib.import_module(self._backend_module), self._backend_name)
 
-    def dispatch_table(self) -> dict[str, Handler]:
+    def dispatch_table(self) -> DispatchTable:
         operations = load_service(self.service).operation_names
         table = {name: self._overrides.get(name, _call_moto) for name in operations}
-        if self._lock is None:
-            return table
-        return {name: self._one_at_a_time(handler) for name, handler in table.items()}
-
-    def _one_at_a_time(self, handler: Handler) -> Handler:
         lock = self._lock
-        assert lock is not None
-
-        def call(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
-            with lock:
-                return handler(context, request)
-
-        return call
+        if lock is None:
+            return table
+        return {name: _one_at_a_time(lock, handler) for name, handler in table.items()}
 
     def accept_state_visitor(self, visitor: StateVisitor) -> None:
         # Lets LocalStack's state reset endpoint clear the moto backend.
         visitor.visit(self.backends())
 
 
+def _one_at_a_time(lock: threading.RLock, handler: ServiceRequestHandler) -> ServiceRequestHandler:
+    def call(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+        with lock:
+            return handler(context, request)
+
+    return call
+
+
 def _service(provider: MotoProvider) -> Service:
-    return Service.for_provider(provider, dispatch_table_factory=MotoProvider.dispatch_table)
+    # The factory is called with this same provider; the closure keeps its concrete type.
+    return Service.for_provider(provider, dispatch_table_factory=lambda _: provider.dispatch_table())
 
 
-def _servicediscovery_backend(context: RequestContext):
+def _servicediscovery_backend(context: RequestContext) -> "ServiceDiscoveryBackend":
     from moto.servicediscovery.models import servicediscovery_backends
 
     return servicediscovery_backends[context.account_id][context.region]
 
 
-def _moto_errors_as_service_errors(handler: Handler) -> Handler:
+def _moto_errors_as_service_errors[R: ServiceRequest](
+    handler: Callable[[RequestContext, R], ServiceResponse],
+) -> ServiceRequestHandler:
     def call(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
         from moto.core.exceptions import RESTError
 
         try:
-            return handler(context, request)
+            # The skeleton parsed the request against the input shape of the operation it is routed to.
+            return handler(context, cast(R, request))
         except RESTError as e:
             raise CommonServiceException(e.error_type, e.message, status_code=e.code) from e
 
@@ -91,7 +112,7 @@ def _moto_errors_as_service_errors(handler: Handler) -> Handler:
 
 
 @_moto_errors_as_service_errors
-def _update_http_namespace(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+def _update_http_namespace(context: RequestContext, request: UpdateHttpNamespaceRequest) -> ServiceResponse:
     # Moto answers with "operationId", which clients drop as an unknown member.
     operation_id = _servicediscovery_backend(context).update_http_namespace(
         _id=request["Id"],
@@ -102,7 +123,7 @@ def _update_http_namespace(context: RequestContext, request: ServiceRequest) -> 
 
 
 @_moto_errors_as_service_errors
-def _register_instance(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+def _register_instance(context: RequestContext, request: RegisterInstanceRequest) -> ServiceResponse:
     # On AWS, registering an existing instance id replaces that instance;
     # moto would list it twice.
     backend = _servicediscovery_backend(context)
@@ -111,7 +132,8 @@ def _register_instance(context: RequestContext, request: ServiceRequest) -> Serv
     operation_id = backend.register_instance(
         service_id=request["ServiceId"],
         instance_id=request["InstanceId"],
-        creator_request_id=request.get("CreatorRequestId"),
+        # Moto annotates this str, yet its own RegisterInstance handler passes an absent one as None.
+        creator_request_id=request.get("CreatorRequestId"),  # type: ignore[arg-type]
         attributes=request.get("Attributes") or {},
     )
     return {"OperationId": operation_id}

@@ -34,6 +34,9 @@ DATA_KEYS = "AgoraCustomResourceDataKeys"
 # Responses sent after the invoke returned (a function handing off to another) are awaited this long.
 LATE_RESPONSE_SECONDS = 60
 
+# A custom resource has whatever properties its template and its function give it.
+Model = dict[str, Any]
+
 
 class ResponseInbox:
     def __init__(self) -> None:
@@ -46,7 +49,7 @@ class ResponseInbox:
             self._responses[request_id] = request.get_data()
         return Response(status=200)
 
-    def take(self, request_id: str) -> dict | None:
+    def take(self, request_id: str) -> dict[str, Any] | None:
         with self._lock:
             body = self._responses.pop(request_id, None)
         return json.loads(body) if body is not None else None
@@ -70,12 +73,12 @@ def _as_strings(value: Any) -> Any:
     return value if value is None or isinstance(value, str) else str(value)
 
 
-def _template_properties(model: dict) -> dict:
+def _template_properties(model: Model) -> Model:
     hidden = {"Id", DATA_KEYS, *model.get(DATA_KEYS, [])}
     return {key: value for key, value in model.items() if key not in hidden}
 
 
-class CustomResourceProvider(ResourceProvider[dict]):
+class CustomResourceProvider(ResourceProvider[Model]):
     TYPE = "AWS::CloudFormation::CustomResource"
     SCHEMA = {
         "typeName": TYPE,
@@ -85,21 +88,21 @@ class CustomResourceProvider(ResourceProvider[dict]):
         "required": ["ServiceToken"],
     }
 
-    def create(self, request: ResourceRequest[dict]) -> ProgressEvent:
+    def create(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
         return self._handle(request, "Create", request.desired_state, None)
 
-    def update(self, request: ResourceRequest[dict]) -> ProgressEvent:
+    def update(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
         return self._handle(request, "Update", request.desired_state, request.previous_state)
 
-    def delete(self, request: ResourceRequest[dict]) -> ProgressEvent:
+    def delete(self, request: ResourceRequest[Model]) -> ProgressEvent[Model]:
         state = request.desired_state
         if not state.get("Id"):
             return ProgressEvent(status=OperationStatus.SUCCESS, resource_model={})
         return self._handle(request, "Delete", state, state)
 
     def _handle(
-        self, request: ResourceRequest[dict], request_type: str, desired: dict, previous: dict | None
-    ) -> ProgressEvent:
+        self, request: ResourceRequest[Model], request_type: str, desired: Model, previous: Model | None
+    ) -> ProgressEvent[Model]:
         properties = _template_properties(desired)
         inbox = response_inbox()
         request_id = request.custom_context.get(REQUEST_ID)
@@ -132,11 +135,11 @@ class CustomResourceProvider(ResourceProvider[dict]):
 
     @staticmethod
     def _invoke(
-        request: ResourceRequest[dict],
+        request: ResourceRequest[Model],
         request_type: str,
         request_id: str,
-        properties: dict,
-        previous: dict | None,
+        properties: Model,
+        previous: Model | None,
     ) -> str | None:
         """Invokes the function synchronously; returns a failure reason or None."""
         token = properties["ServiceToken"]
@@ -171,5 +174,5 @@ class CustomResourceProvider(ResourceProvider[dict]):
         return None
 
     @staticmethod
-    def _failed(model: dict, reason: str) -> ProgressEvent:
+    def _failed(model: Model, reason: str) -> ProgressEvent[Model]:
         return ProgressEvent(status=OperationStatus.FAILED, resource_model=model, message=reason)

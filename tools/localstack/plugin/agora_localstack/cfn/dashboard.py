@@ -10,7 +10,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from agora_localstack.cfn.operations import success
+from agora_localstack.cfn.operations import previous_state, success
 
 
 class DashboardProperties(TypedDict, total=False):
@@ -27,17 +27,18 @@ class DashboardProvider(ResourceProvider[DashboardProperties]):
         "required": ["DashboardBody"],
     }
 
-    def create(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent:
+    def create(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent[DashboardProperties]:
         model = request.desired_state
         if not model.get("DashboardName"):
             model["DashboardName"] = generate_default_name(request.stack_name, request.logical_resource_id)
         return self._put(request, model)
 
-    def update(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent:
-        model = {**request.desired_state, "DashboardName": request.previous_state["DashboardName"]}
+    def update(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent[DashboardProperties]:
+        previous = previous_state(request)
+        model: DashboardProperties = {**request.desired_state, "DashboardName": previous["DashboardName"]}
         return self._put(request, model)
 
-    def delete(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent:
+    def delete(self, request: ResourceRequest[DashboardProperties]) -> ProgressEvent[DashboardProperties]:
         model = request.desired_state
         try:
             request.aws_client_factory.cloudwatch.delete_dashboards(DashboardNames=[model["DashboardName"]])
@@ -47,7 +48,9 @@ class DashboardProvider(ResourceProvider[DashboardProperties]):
         return success(model)
 
     @staticmethod
-    def _put(request: ResourceRequest[DashboardProperties], model: dict) -> ProgressEvent:
+    def _put(
+        request: ResourceRequest[DashboardProperties], model: DashboardProperties
+    ) -> ProgressEvent[DashboardProperties]:
         request.aws_client_factory.cloudwatch.put_dashboard(
             DashboardName=model["DashboardName"], DashboardBody=model["DashboardBody"]
         )

@@ -1,7 +1,7 @@
 """AWS::Events::Archive (no provider in community LocalStack)."""
 
 import json
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.provider_utils import generate_default_name
@@ -11,7 +11,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from agora_localstack.cfn.operations import is_not_found, success, without_none
+from agora_localstack.cfn.operations import is_not_found, previous_state, success, without_none
 
 # EventBridge archive names are limited to 48 characters.
 MAX_NAME_LENGTH = 48
@@ -21,13 +21,13 @@ class ArchiveProperties(TypedDict, total=False):
     ArchiveName: str
     Arn: str
     Description: str
-    EventPattern: dict | str
+    EventPattern: dict[str, Any] | str
     KmsKeyIdentifier: str
     RetentionDays: int
     SourceArn: str
 
 
-def _pattern(model: dict) -> str | None:
+def _pattern(model: ArchiveProperties) -> str | None:
     pattern = model.get("EventPattern")
     return json.dumps(pattern) if isinstance(pattern, dict) else pattern
 
@@ -42,7 +42,7 @@ class ArchiveProvider(ResourceProvider[ArchiveProperties]):
         "required": ["SourceArn"],
     }
 
-    def create(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent:
+    def create(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent[ArchiveProperties]:
         model = request.desired_state
         if not model.get("ArchiveName"):
             name = generate_default_name(request.stack_name, request.logical_resource_id)
@@ -61,9 +61,13 @@ class ArchiveProvider(ResourceProvider[ArchiveProperties]):
         model["Arn"] = response["ArchiveArn"]
         return success(model)
 
-    def update(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent:
-        previous = request.previous_state
-        model = {**request.desired_state, "ArchiveName": previous["ArchiveName"], "Arn": previous["Arn"]}
+    def update(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent[ArchiveProperties]:
+        previous = previous_state(request)
+        model: ArchiveProperties = {
+            **request.desired_state,
+            "ArchiveName": previous["ArchiveName"],
+            "Arn": previous["Arn"],
+        }
         request.aws_client_factory.events.update_archive(
             **without_none(
                 ArchiveName=model["ArchiveName"],
@@ -74,7 +78,7 @@ class ArchiveProvider(ResourceProvider[ArchiveProperties]):
         )
         return success(model)
 
-    def delete(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent:
+    def delete(self, request: ResourceRequest[ArchiveProperties]) -> ProgressEvent[ArchiveProperties]:
         model = request.desired_state
         try:
             request.aws_client_factory.events.delete_archive(ArchiveName=model["ArchiveName"])

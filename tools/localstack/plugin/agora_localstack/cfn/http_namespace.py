@@ -1,6 +1,6 @@
 """AWS::ServiceDiscovery::HttpNamespace"""
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -9,7 +9,14 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from agora_localstack.cfn.operations import await_operation, is_not_found, success, sync_tags, without_none
+from agora_localstack.cfn.operations import (
+    await_operation,
+    is_not_found,
+    previous_state,
+    success,
+    sync_tags,
+    without_none,
+)
 
 
 class HttpNamespaceProperties(TypedDict, total=False):
@@ -17,7 +24,7 @@ class HttpNamespaceProperties(TypedDict, total=False):
     Description: str
     Id: str
     Name: str
-    Tags: list[dict]
+    Tags: list[dict[str, str]]
 
 
 class HttpNamespaceProvider(ResourceProvider[HttpNamespaceProperties]):
@@ -30,7 +37,9 @@ class HttpNamespaceProvider(ResourceProvider[HttpNamespaceProperties]):
         "required": ["Name"],
     }
 
-    def create(self, request: ResourceRequest[HttpNamespaceProperties]) -> ProgressEvent:
+    def create(
+        self, request: ResourceRequest[HttpNamespaceProperties]
+    ) -> ProgressEvent[HttpNamespaceProperties]:
         model = request.desired_state
         client = request.aws_client_factory.servicediscovery
 
@@ -40,16 +49,22 @@ class HttpNamespaceProvider(ResourceProvider[HttpNamespaceProperties]):
             )
             return client.create_http_namespace(**params)["OperationId"]
 
-        def created(operation: dict) -> None:
+        def created(operation: dict[str, Any]) -> None:
             namespace_id = operation["Targets"]["NAMESPACE"]
             model["Id"] = namespace_id
             model["Arn"] = client.get_namespace(Id=namespace_id)["Namespace"]["Arn"]
 
         return await_operation(request, model, submit, created)
 
-    def update(self, request: ResourceRequest[HttpNamespaceProperties]) -> ProgressEvent:
-        previous = request.previous_state
-        model = {**request.desired_state, "Id": previous["Id"], "Arn": previous["Arn"]}
+    def update(
+        self, request: ResourceRequest[HttpNamespaceProperties]
+    ) -> ProgressEvent[HttpNamespaceProperties]:
+        previous = previous_state(request)
+        model: HttpNamespaceProperties = {
+            **request.desired_state,
+            "Id": previous["Id"],
+            "Arn": previous["Arn"],
+        }
         client = request.aws_client_factory.servicediscovery
         sync_tags(client, model["Arn"], previous.get("Tags"), model.get("Tags"))
         if model.get("Description") == previous.get("Description"):
@@ -62,7 +77,9 @@ class HttpNamespaceProvider(ResourceProvider[HttpNamespaceProperties]):
 
         return await_operation(request, model, submit, lambda operation: None)
 
-    def delete(self, request: ResourceRequest[HttpNamespaceProperties]) -> ProgressEvent:
+    def delete(
+        self, request: ResourceRequest[HttpNamespaceProperties]
+    ) -> ProgressEvent[HttpNamespaceProperties]:
         model = request.desired_state
         if not model.get("Id"):
             return success(model)

@@ -1,7 +1,7 @@
 """AWS::ServiceDiscovery::Instance"""
 
 import uuid
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -10,11 +10,11 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from agora_localstack.cfn.operations import await_operation, is_not_found, success
+from agora_localstack.cfn.operations import await_operation, is_not_found, previous_state, success
 
 
 class InstanceProperties(TypedDict, total=False):
-    InstanceAttributes: dict
+    InstanceAttributes: dict[str, Any]
     InstanceId: str
     ServiceId: str
 
@@ -29,17 +29,18 @@ class InstanceProvider(ResourceProvider[InstanceProperties]):
         "required": ["InstanceAttributes", "ServiceId"],
     }
 
-    def create(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent:
+    def create(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent[InstanceProperties]:
         model = request.desired_state
         model.setdefault("InstanceId", str(uuid.uuid4()))
         return self._register(request, model)
 
-    def update(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent:
+    def update(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent[InstanceProperties]:
         # RegisterInstance replaces the attributes of an existing instance id.
-        model = {**request.desired_state, "InstanceId": request.previous_state["InstanceId"]}
+        previous = previous_state(request)
+        model: InstanceProperties = {**request.desired_state, "InstanceId": previous["InstanceId"]}
         return self._register(request, model)
 
-    def delete(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent:
+    def delete(self, request: ResourceRequest[InstanceProperties]) -> ProgressEvent[InstanceProperties]:
         model = request.desired_state
         if not model.get("InstanceId"):
             return success(model)
@@ -58,7 +59,9 @@ class InstanceProvider(ResourceProvider[InstanceProperties]):
             raise
 
     @staticmethod
-    def _register(request: ResourceRequest[InstanceProperties], model: dict) -> ProgressEvent:
+    def _register(
+        request: ResourceRequest[InstanceProperties], model: InstanceProperties
+    ) -> ProgressEvent[InstanceProperties]:
         client = request.aws_client_factory.servicediscovery
 
         def submit() -> str:

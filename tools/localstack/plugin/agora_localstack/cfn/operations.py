@@ -1,6 +1,7 @@
 """Helpers shared by the Cloud Map resource providers."""
 
 from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -12,12 +13,12 @@ from localstack.services.cloudformation.resource_provider import (
 OPERATION_ID = "servicediscovery_operation_id"
 
 
-def await_operation(
-    request: ResourceRequest,
-    model: dict,
+def await_operation[P](
+    request: ResourceRequest[P],
+    model: P,
     submit: Callable[[], str],
-    on_success: Callable[[dict], None],
-) -> ProgressEvent:
+    on_success: Callable[[dict[str, Any]], None],
+) -> ProgressEvent[P]:
     """Drives one asynchronous Cloud Map operation across handler calls.
 
     Namespace creation/deletion and instance (de)registration return an
@@ -48,12 +49,26 @@ def await_operation(
             )
 
 
+def previous_state[P](request: ResourceRequest[P]) -> P:
+    # The engine always passes the deployed model to update; without it there is nothing to update from.
+    if request.previous_state is None:
+        raise ValueError(
+            f"{request.resource_type} {request.logical_resource_id}: update has no previous state"
+        )
+    return request.previous_state
+
+
 def is_not_found(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code", "")
     return code.endswith("NotFound") or code.endswith("NotFoundException")
 
 
-def sync_tags(client, resource_arn: str, old_tags: list[dict] | None, new_tags: list[dict] | None) -> None:
+def sync_tags(
+    client: Any,
+    resource_arn: str,
+    old_tags: list[dict[str, str]] | None,
+    new_tags: list[dict[str, str]] | None,
+) -> None:
     old = {tag["Key"]: tag["Value"] for tag in old_tags or []}
     new = {tag["Key"]: tag["Value"] for tag in new_tags or []}
     if removed := [key for key in old if key not in new]:
@@ -62,9 +77,9 @@ def sync_tags(client, resource_arn: str, old_tags: list[dict] | None, new_tags: 
         client.tag_resource(ResourceARN=resource_arn, Tags=changed)
 
 
-def without_none(**params) -> dict:
+def without_none(**params: Any) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def success(model: dict) -> ProgressEvent:
+def success[P](model: P) -> ProgressEvent[P]:
     return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)

@@ -4,15 +4,19 @@ Each plugin imports its provider only when CloudFormation first deploys that typ
 """
 
 import importlib
+from typing import Any
 
-from localstack.services.cloudformation.resource_provider import CloudFormationResourceProviderPlugin
+from localstack.services.cloudformation.resource_provider import (
+    CloudFormationResourceProviderPlugin,
+    ResourceProvider,
+)
 
 
 class _LazyProviderPlugin(CloudFormationResourceProviderPlugin):
     provider_path: str
 
     def __init__(self) -> None:
-        self.factory = None
+        self.factory: type[ResourceProvider[Any]] | None = None
 
     def load(self) -> None:
         module_name, _, class_name = self.provider_path.rpartition(".")

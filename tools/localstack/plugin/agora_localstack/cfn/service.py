@@ -1,6 +1,6 @@
 """AWS::ServiceDiscovery::Service"""
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.provider_utils import generate_default_name
@@ -10,7 +10,14 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from agora_localstack.cfn.operations import await_operation, is_not_found, success, sync_tags, without_none
+from agora_localstack.cfn.operations import (
+    await_operation,
+    is_not_found,
+    previous_state,
+    success,
+    sync_tags,
+    without_none,
+)
 
 # Cloud Map service names are limited to 127 characters.
 MAX_NAME_LENGTH = 127
@@ -19,14 +26,14 @@ MAX_NAME_LENGTH = 127
 class ServiceProperties(TypedDict, total=False):
     Arn: str
     Description: str
-    DnsConfig: dict
-    HealthCheckConfig: dict
-    HealthCheckCustomConfig: dict
+    DnsConfig: dict[str, Any]
+    HealthCheckConfig: dict[str, Any]
+    HealthCheckCustomConfig: dict[str, Any]
     Id: str
     Name: str
     NamespaceId: str
-    ServiceAttributes: dict
-    Tags: list[dict]
+    ServiceAttributes: dict[str, Any]
+    Tags: list[dict[str, str]]
     Type: str
 
 
@@ -44,7 +51,7 @@ class ServiceProvider(ResourceProvider[ServiceProperties]):
         "readOnlyProperties": ["/properties/Id", "/properties/Arn"],
     }
 
-    def create(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent:
+    def create(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent[ServiceProperties]:
         model = request.desired_state
         client = request.aws_client_factory.servicediscovery
         if not model.get("Name"):
@@ -67,9 +74,9 @@ class ServiceProvider(ResourceProvider[ServiceProperties]):
             client.update_service_attributes(ServiceId=model["Id"], Attributes=_strings(attributes))
         return success(model)
 
-    def update(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent:
-        previous = request.previous_state
-        model = {
+    def update(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent[ServiceProperties]:
+        previous = previous_state(request)
+        model: ServiceProperties = {
             **request.desired_state,
             "Id": previous["Id"],
             "Arn": previous["Arn"],
@@ -97,7 +104,7 @@ class ServiceProvider(ResourceProvider[ServiceProperties]):
 
         return await_operation(request, model, submit, lambda operation: None)
 
-    def delete(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent:
+    def delete(self, request: ResourceRequest[ServiceProperties]) -> ProgressEvent[ServiceProperties]:
         model = request.desired_state
         if not model.get("Id"):
             return success(model)
@@ -109,11 +116,11 @@ class ServiceProvider(ResourceProvider[ServiceProperties]):
         return success(model)
 
 
-def _strings(attributes: dict) -> dict[str, str]:
+def _strings(attributes: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in attributes.items()}
 
 
-def _dns_records_only(dns_config: dict | None) -> dict | None:
+def _dns_records_only(dns_config: dict[str, Any] | None) -> dict[str, Any] | None:
     # UpdateService only accepts the record list; routing policy and namespace are fixed.
     if not dns_config:
         return None

@@ -6,6 +6,7 @@ not LocalStack's settings.
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from agora_localstack.lambda_runtime.agora_lambda_runtime import protocol
@@ -23,7 +24,7 @@ def _join(parts: list[str]) -> str:
 
 
 def runtime_environment(
-    localstack_env: dict,
+    localstack_env: Mapping[str, object],
     *,
     runtime: str,
     interpreter: str,

@@ -48,6 +48,8 @@ def _interpreter() -> str:
 def _code_paths(function_version: FunctionVersion) -> tuple[str, list[str]]:
     """Unpacks function code and layers (cached by LocalStack) and returns their roots."""
     code = function_version.config.code
+    if code is None:
+        raise LambdaRuntimeException(f"Function {function_version.qualified_arn} has no code")
     code.prepare_for_execution()
     layer_roots = []
     for layer in function_version.config.layers:
@@ -62,7 +64,7 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
         self.executor_endpoint = ExecutorEndpoint(self.id, container_address="127.0.0.1")
-        self._env_vars: dict = {}
+        self._env_vars: dict[str, str] = {}
         self._process: RuntimeProcess | None = None
         self._stopped = False
         # Guards _process and _stopped; never held while waiting for the runtime,
@@ -85,13 +87,17 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
         self.executor_endpoint.start()
         self._launch()
 
-    def _launch(self) -> None:
-        self.executor_endpoint.startup_future = Future()
+    def _launch(self) -> RuntimeProcess:
+        startup: Future[bool] = Future()
+        self.executor_endpoint.startup_future = startup
+        runtime = self.function_version.config.runtime
+        if runtime is None:
+            raise LambdaRuntimeException(f"Function {self.function_version.qualified_arn} has no runtime")
         task_root, layer_roots = _code_paths(self.function_version)
         interpreter = _interpreter()
         env = runtime_environment(
             self._env_vars,
-            runtime=self.function_version.config.runtime,
+            runtime=runtime,
             interpreter=interpreter,
             task_root=task_root,
             layer_roots=layer_roots,
@@ -108,10 +114,11 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
             raise ShutdownDuringStartup("Execution environment stopped during startup")
         self.executor_endpoint.container_port = process.port
         LOG.debug("Started runtime pid %s for %s", process.pid, self.function_version.qualified_arn)
-        self._wait_until_ready(process)
+        self._wait_until_ready(process, startup)
+        return process
 
-    def _wait_until_ready(self, process: RuntimeProcess) -> None:
-        future = self.executor_endpoint.startup_future
+    @staticmethod
+    def _wait_until_ready(process: RuntimeProcess, future: Future[bool]) -> None:
         try:
             while not wait([future], timeout=POLL_SECONDS).done:
                 exit_code = process.exit_code()
@@ -165,10 +172,10 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
             if exit_code is not None or not sent:
                 if wait([future], timeout=0.2).done:
                     return future.result()
-                process.kill()
+                killed_code = process.kill()
                 return outcomes.exited(
                     request_id,
-                    process.exit_code() if exit_code is None else exit_code,
+                    killed_code if exit_code is None else exit_code,
                     (time.monotonic() - started) * 1000,
                     memory_mb,
                     process.read_log(log_offset),
@@ -188,11 +195,10 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
                 return process
             if process is not None:
                 process.kill()
-            self._launch()
-            return self._process
+            return self._launch()
 
     @staticmethod
-    def _send_invoke(process: RuntimeProcess, body: dict) -> bool:
+    def _send_invoke(process: RuntimeProcess, body: dict[str, object]) -> bool:
         connection = http.client.HTTPConnection("127.0.0.1", process.port, timeout=10)
         try:
             connection.request(

@@ -5,11 +5,15 @@ Community LocalStack accepts LoggingConfig but always writes to
 without this the stack's own log groups would stay empty.
 """
 
+from collections.abc import Callable
+
 from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
 from localstack.utils.patch import Patch
 
 
-def _configured_log_group(get_log_group_name, self: ExecutionEnvironment) -> str:
+def _configured_log_group(
+    get_log_group_name: Callable[[ExecutionEnvironment], str], self: ExecutionEnvironment
+) -> str:
     logging_config = self.function_version.config.logging_config or {}
     return logging_config.get("LogGroup") or get_log_group_name(self)
 

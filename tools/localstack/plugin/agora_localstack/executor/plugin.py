@@ -1,4 +1,9 @@
+from typing import TYPE_CHECKING
+
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+if TYPE_CHECKING:
+    from agora_localstack.executor.host_executor import HostProcessRuntimeExecutor
 
 
 class HostProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
@@ -6,7 +11,7 @@ class HostProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
     name = "host-process"
 
-    def load(self, *args, **kwargs):
+    def load(self, *args: object, **kwargs: object) -> "type[HostProcessRuntimeExecutor]":
         from agora_localstack.executor.host_executor import HostProcessRuntimeExecutor
         from agora_localstack.executor.log_group import honour_logging_config
 

@@ -19,7 +19,7 @@ _SPAWN_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agora-lamb
 class RuntimeProcess:
     """One runtime child, in its own session so its subprocesses die with it."""
 
-    def __init__(self, popen: subprocess.Popen, port: int, log_path: Path) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
         self._popen = popen
         self.port = port
         self.log_path = log_path
@@ -70,12 +70,13 @@ class RuntimeProcess:
     def is_alive(self) -> bool:
         return self.exit_code() is None
 
-    def kill(self) -> None:
+    def kill(self) -> int:
+        """Kills and reaps the child; returns its exit status (negative for a signal)."""
         if self._popen.returncode is None:
             # Also reaches subprocesses the function left behind in its session.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._popen.pid, signal.SIGKILL)
-        self._popen.wait()
+        return self._popen.wait()
 
     def log_size(self) -> int:
         try:
