@@ -1,12 +1,47 @@
-"""The orders service's HTTP operations (seed: order-service, Kong budget 50/min, 500/h)."""
+"""The orders service's operations (seed: order-service; Kong budget 50/min, 500/h)."""
 
-from agora.operations import RateLimit, Service, health, readiness
+from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
+
+H = "orders.handlers"
+
+
+def op(op_id: str, method: str, path: str, description: str) -> Operation:
+    return Operation(
+        "orders", op_id, method, path, f"{H}.{op_id}.handler", Auth.USER, description=description
+    )
+
 
 SERVICE = Service(
     name="orders",
     rate_limit=RateLimit(per_minute=50, burst=10),
     route_prefixes=("/api/orders",),
     uses_postgres=True,
-    operations=(health("orders"),),
-    internal=(readiness("orders"),),
+    business_metrics=("OrdersPlaced",),
+    operations=(
+        health("orders"),
+        op("create_order", "POST", "/api/orders", "Place an order"),
+        op("list_orders", "GET", "/api/orders", "The caller's orders (admin: all)"),
+        op("get_order", "GET", "/api/orders/{id}", "One order"),
+        op("update_order", "PUT", "/api/orders/{id}", "Change an order"),
+        op("cancel_order", "POST", "/api/orders/{id}/cancel", "Cancel an order"),
+    ),
+    consumers=(
+        Consumer(
+            "orders",
+            "payment_events",
+            f"{H}.payment_events.handler",
+            event_types=("payment.completed", "payment.failed", "payment.refunded"),
+            description="Follow the payment status of orders",
+        ),
+    ),
+    internal=(
+        readiness("orders"),
+        Internal(
+            "orders",
+            "payable_order",
+            f"{H}.payable_order.handler",
+            callers=("payments",),
+            description="What a payment for an order must match",
+        ),
+    ),
 )

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-
-def number(value: Decimal) -> float | int:
-    """A Decimal of at most two places as a JSON number (19.99 stays 19.99; 20.00 becomes 20)."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from agora.formats import number, timestamp
 
 
 def product(row: dict[str, Any]) -> dict[str, Any]:

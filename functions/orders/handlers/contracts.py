@@ -1,0 +1,76 @@
+"""Request bodies of the orders API (the tutorial's snake_case)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Header, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+OrderId = Annotated[str, Path(alias="id", max_length=64)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+Line = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Address(Body):
+    street: Line
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    state: Annotated[str, Field(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(min_length=2, max_length=100)]
+    apartment: Annotated[str | None, Field(max_length=50)] = None
+
+
+class CustomerInfo(Body):
+    first_name: Annotated[str, Field(min_length=1, max_length=100)]
+    last_name: Annotated[str, Field(min_length=1, max_length=100)]
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    phone: Annotated[str | None, Field(max_length=32)] = None
+
+
+class Item(Body):
+    product_id: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
+class CreateOrder(Body):
+    user_id: Annotated[str | None, Field(max_length=64)] = None
+    items: Annotated[list[Item], Field(min_length=1, max_length=100)]
+    shipping_address: Address
+    billing_address: Address | None = None
+    customer_info: CustomerInfo
+    notes: Annotated[str | None, Field(max_length=2000)] = None
+    metadata: Annotated[dict[str, Any] | None, Field(max_length=50)] = None
+
+
+Status = Literal["pending", "confirmed", "processing", "shipped", "delivered", "cancelled"]
+
+
+class UpdateOrder(Body):
+    status: Status | None = None
+    shipping_address: Address | None = None
+    notes: Annotated[str | None, Field(max_length=2000)] = None
+    metadata: Annotated[dict[str, Any] | None, Field(max_length=50)] = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateOrder:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        if "status" in self.model_fields_set and self.status is None:
+            raise ValueError("status cannot be null")
+        if "shipping_address" in self.model_fields_set and self.shipping_address is None:
+            raise ValueError("shipping_address cannot be null")
+        return self
+
+
+class CancelOrder(Body):
+    reason: Annotated[str | None, Field(max_length=500)] = None
+
+
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+PerPageQuery = Annotated[int, Query(ge=1, le=100)]
+StatusQuery = Annotated[Status | None, Query()]
