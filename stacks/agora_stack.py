@@ -75,6 +75,7 @@ class AgoraStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the Agora REST API")
         cdk.CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
         cdk.CfnOutput(self, "UsersTableName", value=self.data.users_table.table_name)
+        cdk.CfnOutput(self, "WebhookSecretArn", value=self.data.webhook_secret.secret_arn)
 
     def _environment(self, service: Service) -> dict[str, str]:
         trace_export = "api" if self.config.is_localstack else "daemon"
@@ -95,6 +96,8 @@ class AgoraStack(cdk.Stack):
             env["AGORA_DATABASE_NAME"] = f"agora_{service.name}"
         if service.uses_dynamodb:
             env["AGORA_USERS_TABLE"] = self.data.users_table.table_name
+        if service.name == "payments":
+            env["AGORA_WEBHOOK_SECRET_ARN"] = self.data.webhook_secret.secret_arn
         return env
 
     def _grant_internal_callers(self, services: tuple[Service, ...]) -> None:
@@ -103,31 +106,25 @@ class AgoraStack(cdk.Stack):
             for internal in service.internal:
                 target = self.functions[service.name].internal[internal.id]
                 for caller in internal.callers:
-                    for fn in self.functions[caller].all:
-                        target.grant_invoke(fn)
+                    target.grant_invoke(self.functions[caller].role)
 
     def _grant(self, functions: ServiceFunctions) -> None:
-        service = functions.service
-        for fn in functions.all:
-            self.data.jwt_secret.grant_read(fn)
-            self.events.bus.grant_put_events_to(fn)
-            self.data.idempotency_table.grant_read_write_data(fn)
-            if service.uses_postgres:
-                self.data.database_secret.grant_read(fn)
-            if service.uses_dynamodb:
-                self.data.users_table.grant_read_write_data(fn)
-                self.data.users_table.grant(fn, "dynamodb:DescribeTable")
-            fn.add_to_role_policy(
-                iam.PolicyStatement(actions=["servicediscovery:DiscoverInstances"], resources=["*"])
+        service, role = functions.service, functions.role
+        self.data.jwt_secret.grant_read(role)
+        self.events.bus.grant_put_events_to(role)
+        self.data.idempotency_table.grant_read_write_data(role)
+        if service.uses_postgres:
+            self.data.database_secret.grant_read(role)
+        if service.name == "payments":
+            self.data.webhook_secret.grant_read(role)
+        if service.uses_dynamodb:
+            self.data.users_table.grant_read_write_data(role)
+            self.data.users_table.grant(role, "dynamodb:DescribeTable")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["servicediscovery:DiscoverInstances"], resources=["*"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]
             )
-
-            fn.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["events:DescribeEventBus"], resources=[self.events.bus.event_bus_arn]
-                )
-            )
-            fn.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                )
-            )
+        )

@@ -1,12 +1,37 @@
-"""The payments service's HTTP operations (seed: payment-service, Kong budget 30/min, 300/h)."""
+"""The payments service's operations (seed: payment-service; Kong budget 30/min, 300/h)."""
 
-from agora.operations import RateLimit, Service, health, readiness
+from agora.operations import Auth, Consumer, Operation, RateLimit, Service, health, readiness
+
+H = "payments.handlers"
+
+
+def op(op_id: str, method: str, path: str, auth: Auth, description: str) -> Operation:
+    return Operation("payments", op_id, method, path, f"{H}.{op_id}.handler", auth, description=description)
+
 
 SERVICE = Service(
     name="payments",
     rate_limit=RateLimit(per_minute=30, burst=6),
     route_prefixes=("/api/payments", "/api/webhooks"),
     uses_postgres=True,
-    operations=(health("payments"),),
+    operations=(
+        health("payments"),
+        op("create_payment", "POST", "/api/payments", Auth.USER, "Pay an order"),
+        op("get_payment", "GET", "/api/payments/{id}", Auth.USER, "One payment"),
+        op("order_payments", "GET", "/api/payments/order/{orderId}", Auth.USER, "An order's payments"),
+        op("confirm_payment", "PUT", "/api/payments/{id}/confirm", Auth.USER, "Confirm a payment"),
+        op("refund_payment", "POST", "/api/payments/{id}/refund", Auth.USER, "Refund a payment"),
+        # Authenticated by its HMAC signature, not by a user token.
+        op("stripe_webhook", "POST", "/api/webhooks/stripe", Auth.PUBLIC, "Provider events"),
+    ),
+    consumers=(
+        Consumer(
+            "payments",
+            "order_events",
+            f"{H}.order_events.handler",
+            event_types=("order.cancelled",),
+            description="Refund or cancel the payments of cancelled orders",
+        ),
+    ),
     internal=(readiness("payments"),),
 )

@@ -123,7 +123,8 @@ class PublicApi(Construct):
         resource = self.rest_api.root.resource_for_path(op.path)
         resource.add_method(
             op.method,
-            apigw.LambdaIntegration(function, proxy=True),
+            # No extra permission for the console's test invoke: one permission per method, not two.
+            apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False),
             operation_name=f"{op.service}.{op.id}",
             request_validator=self.validator,
         )

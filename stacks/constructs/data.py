@@ -65,6 +65,15 @@ class DataStores(Construct):
             ),
         )
 
+        self.webhook_secret = secretsmanager.Secret(
+            self,
+            "WebhookSigningSecret",
+            description="HMAC secret that signs payment provider webhooks (set it to the provider's)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+        )
+
         if config.is_localstack:
             assert config.database_url
             assert config.redis_url

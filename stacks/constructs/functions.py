@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -16,6 +17,11 @@ from stacks.constructs.data import DataStores
 from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+
+def service_log_group(stage: str, service: str) -> str:
+    """Where every function of a service logs (each function has its own streams in it)."""
+    return f"/aws/lambda/agora-{stage}-{service}"
 
 
 class SharedLayers(Construct):
@@ -68,6 +74,29 @@ class ServiceFunctions(Construct):
             "AGORA_SERVICE": service.name,
             "POWERTOOLS_SERVICE_NAME": service.name,
         }
+        # One role and one log group per service, shared by its functions: the service is the unit of
+        # privilege and of logs, and the stack stays well inside CloudFormation's 500-resource limit.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Agora {service.name} functions",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaVPCAccessExecutionRole"
+                    if data.vpc
+                    else "service-role/AWSLambdaBasicExecutionRole"
+                ),
+                iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
+            ],
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=service_log_group(config.stage, service.name),
+            retention=config.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         self.operations: dict[str, lambda_.Function] = {
             op.id: self._function(op, op.function_id) for op in service.operations
         }
@@ -103,13 +132,6 @@ class ServiceFunctions(Construct):
 
     def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> lambda_.Function:
         name = f"agora-{self._config.stage}-{decl.function_name_suffix}"[:64]
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            log_group_name=f"/aws/lambda/{name}",
-            retention=self._config.log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
         vpc = self._data.vpc
         function = lambda_.Function(
             self,
@@ -124,7 +146,8 @@ class ServiceFunctions(Construct):
             memory_size=decl.memory_mb,
             timeout=cdk.Duration.seconds(decl.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
+            role=self.role,
+            log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             environment={**self._environment, "AGORA_OPERATION": decl.id},
             vpc=vpc,

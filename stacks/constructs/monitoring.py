@@ -20,6 +20,7 @@ FIVE_MINUTES = cdk.Duration.minutes(5)
 P99_LATENCY_MS = 2000
 SERVER_ERROR_RATE_PCT = 1
 WIDTH = 12
+MAX_METRICS_PER_ALARM = 10
 
 
 class Monitoring(Construct):
@@ -112,7 +113,7 @@ class Monitoring(Construct):
             )
         for fn in functions:
             widgets.append(self._function_widget(fn))
-            self._function_alarms(fn)
+        self._function_alarms(service, functions)
         for sub in subscriptions:
             depth = sub.dead_letters.metric_approximate_number_of_messages_visible(
                 period=FIVE_MINUTES, statistic="Maximum"
@@ -139,24 +140,33 @@ class Monitoring(Construct):
         """Lay out the overview once every service has added its widgets."""
         self.overview.add_widgets(*self._overview_widgets)
 
-    def _function_alarms(self, fn: lambda_.Function) -> None:
-        construct_id = fn.node.id
-        self._alarm(
-            f"{construct_id}Errors",
-            alarm_description=f"{fn.function_name} raised errors",
-            metric=fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        )
-        self._alarm(
-            f"{construct_id}Throttles",
-            alarm_description=f"{fn.function_name} was throttled",
-            metric=fn.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        )
+    def _function_alarms(self, service: Service, functions: Sequence[lambda_.Function]) -> None:
+        """Errors and throttles of every function, summed per service in groups of ten
+        (the most metrics one alarm's math may use)."""
+        groups = [
+            functions[i : i + MAX_METRICS_PER_ALARM] for i in range(0, len(functions), MAX_METRICS_PER_ALARM)
+        ]
+        for index, group in enumerate(groups, start=1):
+            suffix = f"{service.name.title()}{index}"
+            for kind, metric_of in (("Errors", "metric_errors"), ("Throttles", "metric_throttles")):
+                metrics = {
+                    f"f{i}": getattr(fn, metric_of)(period=FIVE_MINUTES, statistic="Sum")
+                    for i, fn in enumerate(group)
+                }
+                self._alarm(
+                    f"{suffix}Function{kind}",
+                    alarm_description=f"{service.name} functions: {kind.lower()} "
+                    f"(group {index} of {len(groups)}: {', '.join(fn.node.id for fn in group)})",
+                    metric=cw.MathExpression(
+                        expression=" + ".join(metrics),
+                        using_metrics=metrics,
+                        label=f"{service.name} {kind.lower()}",
+                        period=FIVE_MINUTES,
+                    ),
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                )
 
     @staticmethod
     def _latency_widget(title: str, latency: cw.Metric) -> cw.GraphWidget:

@@ -51,6 +51,11 @@ def function_name(service: str, operation: str) -> str:
     return f"agora-{STAGE}-{service}-{operation.replace('_', '-')}"
 
 
+def log_group(service: str) -> str:
+    """Every function of a service logs into one group (see stacks/constructs/functions.py)."""
+    return f"/aws/lambda/agora-{STAGE}-{service}"
+
+
 def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s: float = 0.5) -> T:
     """Poll until ``probe`` returns something truthy; fail with the last answer after the timeout."""
     deadline = time.monotonic() + timeout_s

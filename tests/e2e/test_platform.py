@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from agora.events import Envelope
 from agora.migrate import with_database
-from tests.e2e.conftest import eventually, function_name
+from tests.e2e.conftest import eventually, function_name, log_group
 
 
 def invoke(aws, name: str, payload: dict | None = None) -> dict:
@@ -54,7 +54,7 @@ def test_an_outbox_event_reaches_its_sqs_fed_consumer(aws, dev_env):
     assert relayed["published"] >= 1
 
     logs = aws("logs")
-    group = f"/aws/lambda/{function_name('audit', 'record_event')}"
+    group = log_group("audit")
 
     def consumer_logged_it():
         events = logs.filter_log_events(

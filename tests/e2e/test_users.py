@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import eventually, function_name
+from tests.e2e.conftest import eventually, log_group
 
 
 def new_email() -> str:
@@ -143,7 +143,7 @@ def test_an_admin_can_list_users(api_url, http, account):
 
 def test_registration_reaches_the_event_consumer(api_url, aws, account):
     logs = aws("logs")
-    group = f"/aws/lambda/{function_name('audit', 'record_event')}"
+    group = log_group("audit")
     started = int(time.time() * 1000) - 60_000
 
     def consumer_saw_it():

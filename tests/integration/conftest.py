@@ -54,3 +54,9 @@ def database(postgres_server: str):
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# Service fixtures, shared with cross-service tests at this level.
+from tests.integration.orders.conftest import second_database, shop  # noqa: E402, F401
+from tests.integration.payments.conftest import pay  # noqa: E402, F401
+from tests.integration.products.conftest import ctx, products_db  # noqa: E402, F401

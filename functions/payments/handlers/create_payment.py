@@ -1,0 +1,23 @@
+"""POST /api/payments: start paying an order (the amount must be the order's total)."""
+
+from typing import Any
+
+from agora.auth import Caller
+from agora.http import OperationApi
+from payments.adapters.wiring import context
+from payments.handlers.contracts import CreatePayment, IdempotencyKey
+from payments.service import lifecycle
+
+api = OperationApi.declared("payments", "create_payment")
+
+
+@api.endpoint(status_code=201)
+def create_payment(
+    body: CreatePayment, caller: Caller, idempotency_key: IdempotencyKey = None
+) -> dict[str, Any]:
+    request = body.model_dump(mode="json")
+    request["amount"] = str(body.amount)
+    return lifecycle.create_payment(context(), caller, request, idempotency_key)
+
+
+handler = api.handler
