@@ -5,8 +5,11 @@ from agora.operations import Auth, Consumer, Operation, RateLimit, Service, heal
 H = "payments.handlers"
 
 
-def op(op_id: str, method: str, path: str, auth: Auth, description: str) -> Operation:
-    return Operation("payments", op_id, method, path, f"{H}.{op_id}.handler", auth, description=description)
+def op(op_id: str, method: str, path: str, auth: Auth, description: str, timeout_s: int = 10) -> Operation:
+    handler = f"{H}.{op_id}.handler"
+    return Operation(
+        "payments", op_id, method, path, handler, auth, timeout_s=timeout_s, description=description
+    )
 
 
 SERVICE = Service(
@@ -16,7 +19,8 @@ SERVICE = Service(
     uses_postgres=True,
     operations=(
         health("payments"),
-        op("create_payment", "POST", "/api/payments", Auth.USER, "Pay an order"),
+        # Waits on the orders service; API Gateway itself gives up after 29 s.
+        op("create_payment", "POST", "/api/payments", Auth.USER, "Pay an order", timeout_s=25),
         op("get_payment", "GET", "/api/payments/{id}", Auth.USER, "One payment"),
         op("order_payments", "GET", "/api/payments/order/{orderId}", Auth.USER, "An order's payments"),
         op("confirm_payment", "PUT", "/api/payments/{id}/confirm", Auth.USER, "Confirm a payment"),

@@ -107,6 +107,9 @@ class PublicApi(Construct):
                 max_age=cdk.Duration.hours(1),
             ),
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # LocalStack deletes the stage with the deployment it replaces on an update; keeping old
+            # deployments keeps the stage (AWS needs no such help).
+            retain_deployments=config.is_localstack,
         )
         if config.is_localstack:
             cdk.Tags.of(self.rest_api).add("_custom_id_", LOCALSTACK_API_ID)

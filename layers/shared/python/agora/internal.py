@@ -42,6 +42,9 @@ def internal_handler[M: BaseModel](
     return handler
 
 
+INVOKE_READ_TIMEOUT_S = 15
+
+
 class InternalRefusal(AgoraError):
     """The called service refused the request; carries its problem as is."""
 
