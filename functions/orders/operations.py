@@ -5,9 +5,10 @@ from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Ser
 H = "orders.handlers"
 
 
-def op(op_id: str, method: str, path: str, description: str) -> Operation:
+def op(op_id: str, method: str, path: str, description: str, timeout_s: int = 10) -> Operation:
+    handler = f"{H}.{op_id}.handler"
     return Operation(
-        "orders", op_id, method, path, f"{H}.{op_id}.handler", Auth.USER, description=description
+        "orders", op_id, method, path, handler, Auth.USER, timeout_s=timeout_s, description=description
     )
 
 
