@@ -21,11 +21,14 @@ CATALOG = Path(__file__).with_name("catalog.json")
 
 def main() -> int:
     entries = [ProductFields.model_validate(e) for e in json.loads(CATALOG.read_text())]
-    with pool().connection() as conn:
-        repo = ProductRepository(conn)
-        missing = [e for e in entries if e.sku is None or repo.get_by_sku(e.sku) is None]
-    for entry in missing:
-        catalog.create_product(context(), {**entry.model_dump(), "price": Decimal(entry.price)})
+    try:
+        with pool().connection() as conn:
+            repo = ProductRepository(conn)
+            missing = [e for e in entries if e.sku is None or repo.get_by_sku(e.sku) is None]
+        for entry in missing:
+            catalog.create_product(context(), {**entry.model_dump(), "price": Decimal(entry.price)})
+    finally:
+        pool().close()  # a short-lived process: let it exit without waiting on the pool's threads
     print(f"catalog ready: {len(entries)} products ({len(missing)} added)")
     return 0
 
