@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg import Connection, sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+
+from agora.db import fetch_all
 
 Row = dict[str, Any]
 JSON_COLUMNS = ("customer_info", "shipping_address", "billing_address", "metadata")
@@ -25,9 +26,7 @@ class OrderRepository:
         self.conn = conn
 
     def _rows(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
-            return cur.fetchall()
+        return fetch_all(self.conn, query, params)
 
     def insert(self, order: Row, items: list[Row]) -> bool:
         """Insert an order and its items; False when an order with this id already exists."""

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg import Connection, errors, sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+
+from agora.db import fetch_all
 
 Row = dict[str, Any]
 COLUMNS = (
@@ -29,9 +30,7 @@ class PaymentRepository:
         self.conn = conn
 
     def _rows(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
-            return cur.fetchall()
+        return fetch_all(self.conn, query, params)
 
     def insert(self, payment: Row) -> Row:
         names = list(payment)

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg import Connection, errors, sql
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from agora.db import fetch_all
 from products.domain.catalog import Line, Stocked
 
 Row = dict[str, Any]
@@ -71,9 +71,7 @@ class ProductRepository:
         self.conn = conn
 
     def _rows(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> list[Row]:
-        with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
-            return cur.fetchall()
+        return fetch_all(self.conn, query, params)
 
     def _one(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> Row | None:
         rows = self._rows(query, params)

@@ -6,8 +6,9 @@ connection that is checked before reuse and replaced if the server dropped it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from agora.settings import Settings, settings
@@ -45,3 +46,12 @@ def pool() -> ConnectionPool:
         check=ConnectionPool.check_connection,
         kwargs={"connect_timeout": 3, "application_name": f"agora-{settings().service}"},
     )
+
+
+def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Run a query on the caller's connection and return its rows as dictionaries."""
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return list(cur.fetchall())
