@@ -299,3 +299,39 @@ def test_a_signed_provider_webhook_completes_a_payment(api_url, http, aws, admin
         )
     current = http.get(f"{api_url}/api/payments/{payment['id']}", headers=auth(account), timeout=30).json()
     assert current["payment"]["status"] == "completed"
+
+
+def test_pay_confirm_and_refund_in_parts(api_url, http, admin_headers):
+    product = new_product(api_url, http, admin_headers, 60, 2)
+    account = register(api_url, http)
+    order = place(api_url, http, account, product["id"]).json()
+    created = http.post(
+        f"{api_url}/api/payments",
+        json={
+            "order_id": order["id"],
+            "amount": f"{order['total_amount']:.2f}",
+            "method": "paypal",
+            "provider": "paypal",
+        },
+        headers=auth(account),
+        timeout=60,
+    )
+    assert created.status_code == 201
+    payment = created.json()["payment"]
+    url = f"{api_url}/api/payments/{payment['id']}"
+    early = http.post(f"{url}/refund", json={"amount": 1}, headers=auth(account), timeout=30)
+    assert (early.status_code, early.json()["code"]) == (409, "INVALID_PAYMENT_STATE")
+    http.put(f"{url}/confirm", json={"provider_transaction_id": "txn_r"}, headers=auth(account), timeout=30)
+    part = http.post(
+        f"{url}/refund", json={"amount": 10, "reason": "scratched"}, headers=auth(account), timeout=30
+    )
+    assert part.status_code == 200
+    assert (part.json()["payment"]["status"], part.json()["payment"]["refunded_amount"]) == ("completed", 10)
+    too_much = http.post(
+        f"{url}/refund", json={"amount": order["total_amount"]}, headers=auth(account), timeout=30
+    )
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "REFUND_EXCEEDS_PAYMENT")
+    rest = http.post(f"{url}/refund", headers=auth(account), timeout=30)
+    assert rest.json()["payment"]["status"] == "refunded"
+    listed = http.get(f"{api_url}/api/payments/order/{order['id']}", headers=auth(account), timeout=30).json()
+    assert [p["id"] for p in listed["payments"]] == [payment["id"]]
