@@ -59,6 +59,16 @@ def place(api_url, http, account, product_id, quantity=1, key=None):
     return http.post(f"{api_url}/api/orders", json=body, headers=headers, timeout=60)
 
 
+def pay(api_url, http, account, order, amount=None, method="card"):
+    body = {
+        "order_id": order["id"],
+        "amount": order["total_amount"] if amount is None else amount,
+        "method": method,
+        "provider": "stripe",
+    }
+    return http.post(f"{api_url}/api/payments", json=body, headers=auth(account), timeout=60)
+
+
 @pytest.fixture(scope="module")
 def admin_headers(api_url, http):
     import os
@@ -126,17 +136,7 @@ def test_cancel_returns_stock_and_refunds_a_paid_order(api_url, http, admin_head
     product = new_product(api_url, http, admin_headers, 40, 5)
     account = register(api_url, http)
     order = place(api_url, http, account, product["id"], 2).json()
-    payment = http.post(
-        f"{api_url}/api/payments",
-        json={
-            "order_id": order["id"],
-            "amount": str(order["total_amount"]),
-            "method": "card",
-            "provider": "stripe",
-        },
-        headers=auth(account),
-        timeout=60,
-    ).json()["payment"]
+    payment = pay(api_url, http, account, order, amount=str(order["total_amount"])).json()["payment"]
     http.put(
         f"{api_url}/api/payments/{payment['id']}/confirm",
         json={"provider_transaction_id": "txn_c"},
@@ -179,29 +179,9 @@ def test_other_users_orders_and_payments_are_invisible(api_url, http, admin_head
     assert http.get(url, headers=auth(intruder), timeout=30).status_code == 404
     assert http.put(url, json={"notes": "mine"}, headers=auth(intruder), timeout=30).status_code == 404
     assert http.post(f"{url}/cancel", headers=auth(intruder), timeout=30).status_code == 404
-    pay_other = http.post(
-        f"{api_url}/api/payments",
-        json={
-            "order_id": order["id"],
-            "amount": order["total_amount"],
-            "method": "card",
-            "provider": "stripe",
-        },
-        headers=auth(intruder),
-        timeout=60,
-    )
+    pay_other = pay(api_url, http, intruder, order)
     assert (pay_other.status_code, pay_other.json()["code"]) == (404, "ORDER_NOT_FOUND")
-    wrong = http.post(
-        f"{api_url}/api/payments",
-        json={
-            "order_id": order["id"],
-            "amount": order["total_amount"] + 1,
-            "method": "card",
-            "provider": "stripe",
-        },
-        headers=auth(owner),
-        timeout=60,
-    )
+    wrong = pay(api_url, http, owner, order, amount=order["total_amount"] + 1)
     assert (wrong.status_code, wrong.json()["code"]) == (400, "AMOUNT_MISMATCH")
 
 
@@ -263,17 +243,7 @@ def test_a_signed_provider_webhook_completes_a_payment(api_url, http, aws, admin
     product = new_product(api_url, http, admin_headers, 12, 3)
     account = register(api_url, http)
     order = place(api_url, http, account, product["id"]).json()
-    payment = http.post(
-        f"{api_url}/api/payments",
-        json={
-            "order_id": order["id"],
-            "amount": order["total_amount"],
-            "method": "card",
-            "provider": "stripe",
-        },
-        headers=auth(account),
-        timeout=60,
-    ).json()["payment"]
+    payment = pay(api_url, http, account, order).json()["payment"]
     outputs = json.loads((Path(os.environ.get("AGORA_LOCAL_DIR", ".local")) / "outputs.json").read_text())[
         "Agora"
     ]
@@ -305,17 +275,7 @@ def test_pay_confirm_and_refund_in_parts(api_url, http, admin_headers):
     product = new_product(api_url, http, admin_headers, 60, 2)
     account = register(api_url, http)
     order = place(api_url, http, account, product["id"]).json()
-    created = http.post(
-        f"{api_url}/api/payments",
-        json={
-            "order_id": order["id"],
-            "amount": f"{order['total_amount']:.2f}",
-            "method": "paypal",
-            "provider": "paypal",
-        },
-        headers=auth(account),
-        timeout=60,
-    )
+    created = pay(api_url, http, account, order, amount=f"{order['total_amount']:.2f}", method="paypal")
     assert created.status_code == 201
     payment = created.json()["payment"]
     url = f"{api_url}/api/payments/{payment['id']}"
