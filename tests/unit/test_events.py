@@ -62,3 +62,19 @@ def test_sqs_records_from_an_eventbridge_rule_yield_envelopes():
         )
     }
     assert envelopes_from_sqs([record]) == [env]
+
+
+def test_events_carry_the_correlation_id_and_trace_of_the_request_being_served(monkeypatch):
+    from agora import observability, tracing
+
+    observability.logger().set_correlation_id("req-77")
+    monkeypatch.setenv("AGORA_TRACE_EXPORT", "off")
+    with tracing.invocation_span("POST /api/orders", {}):
+        inside = Envelope.new("orders", "order.created", {})
+    observability.logger().set_correlation_id(None)
+    outside = Envelope.new("orders", "order.created", {})
+    assert inside.correlation_id == "req-77"
+    assert inside.trace is not None
+    assert inside.trace.startswith("Root=1-")
+    assert (outside.correlation_id, outside.trace) == (None, None)
+    assert Envelope.new("orders", "order.created", {}, correlation_id="given").correlation_id == "given"

@@ -14,13 +14,9 @@ from agora.internal import InternalRefusal, invoke
 
 
 def _refusal(error: InternalRefusal) -> AgoraError:
-    """The products service's refusal, restated for a buyer (400 unknown, 409 out of stock)."""
-    extra = {k: v for k, v in error.extra.items()}
-    if error.code == "INSUFFICIENT_STOCK":
-        return Conflict(error.detail, code="INSUFFICIENT_STOCK", **extra)
-    if error.code == "UNKNOWN_PRODUCTS":
-        return InvalidInput(error.detail, code="UNKNOWN_PRODUCTS", **extra)
-    return InvalidInput(error.detail, code=error.code, **extra)
+    """The products service's refusal, restated for a buyer: 409 when out of stock, else 400."""
+    kind = Conflict if error.code == "INSUFFICIENT_STOCK" else InvalidInput
+    return kind(error.detail, code=error.code, **error.extra)
 
 
 class ProductsService:

@@ -62,6 +62,7 @@ def list_orders(
 def update_order(
     ctx: OrdersContext, caller: Principal, order_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
+    changes = dict(changes)
     target = changes.pop("status", None)
     if target is not None and Status(target) is Status.CANCELLED:
         return cancel_order(ctx, caller, order_id, None, changes, via_update=True)

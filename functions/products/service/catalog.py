@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agora.errors import Conflict, NotFound
@@ -31,30 +32,27 @@ def list_products(
     return views.page([views.product(r) for r in rows], page, size, total)
 
 
-def get_product(ctx: ProductsContext, product_id: int) -> dict[str, Any]:
-    key = f"id:{product_id}"
+def _cached(
+    ctx: ProductsContext, key: str, load: Callable[[ProductRepository], dict[str, Any] | None], missing: str
+) -> dict[str, Any]:
+    """A product view from the cache, or loaded from the database and cached."""
     if cached := ctx.cache.get(key):
         return cached
     with ctx.unit_of_work() as uow:
-        row = ProductRepository(uow.conn).get(product_id)
+        row = load(ProductRepository(uow.conn))
     if row is None:
-        raise _missing(product_id)
+        raise NotFound(missing, code="PRODUCT_NOT_FOUND")
     view = views.product(row)
     ctx.cache.put(key, view)
     return view
+
+
+def get_product(ctx: ProductsContext, product_id: int) -> dict[str, Any]:
+    return _cached(ctx, f"id:{product_id}", lambda repo: repo.get(product_id), f"no product {product_id}")
 
 
 def get_by_sku(ctx: ProductsContext, sku: str) -> dict[str, Any]:
-    key = f"sku:{sku}"
-    if cached := ctx.cache.get(key):
-        return cached
-    with ctx.unit_of_work() as uow:
-        row = ProductRepository(uow.conn).get_by_sku(sku)
-    if row is None:
-        raise NotFound(f"no product with sku {sku}", code="PRODUCT_NOT_FOUND")
-    view = views.product(row)
-    ctx.cache.put(key, view)
-    return view
+    return _cached(ctx, f"sku:{sku}", lambda repo: repo.get_by_sku(sku), f"no product with sku {sku}")
 
 
 def distinct_values(ctx: ProductsContext, column: str) -> list[str]:

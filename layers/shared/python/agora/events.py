@@ -8,6 +8,7 @@ the same document whichever way it arrives.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ class Envelope(BaseModel):
 
     @classmethod
     def new(cls, service: str, event_type: str, data: dict[str, Any], **context: Any) -> Envelope:
+        """An event of the request being served: its correlation id and trace header come along."""
+        context.setdefault("correlation_id", _request_correlation_id())
+        context.setdefault("trace", _active_trace_header())
         return cls(type=event_type, source=f"agora.{service}", data=data, **context)
 
     def to_entry(self, bus_name: str) -> dict[str, Any]:
@@ -49,6 +53,21 @@ class Envelope(BaseModel):
         if self.trace:
             entry["TraceHeader"] = self.trace
         return entry
+
+
+def _request_correlation_id() -> str | None:
+    from agora.observability import logger
+
+    return logger().get_correlation_id()
+
+
+def _active_trace_header() -> str | None:
+    # Only when this process traces: an event never pulls OpenTelemetry into a cold start by itself.
+    tracing = sys.modules.get("agora.tracing")
+    if tracing is None or tracing.tracer.cache_info().currsize == 0:
+        return None
+    header: str | None = tracing.current_trace_header()
+    return header
 
 
 class PublishFailed(RuntimeError):

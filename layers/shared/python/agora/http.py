@@ -8,7 +8,6 @@ handler, so the stack, the tools and the running function cannot disagree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -185,7 +184,6 @@ class OperationApi:
         @logger().inject_lambda_context(clear_state=True)
         @metrics().log_metrics(capture_cold_start_metric=True)
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            logger().set_correlation_id(correlation_id_of(event))
             logger().append_keys(operation=f"{op.service}.{op.id}")
             with invocation_span(f"{op.method} {op.path}", None, route=op.path) as span:
                 response: dict[str, Any] = asgi(event, context)
@@ -193,8 +191,3 @@ class OperationApi:
             return response
 
         return invoke
-
-
-def json_body(response: dict[str, Any]) -> Any:
-    """Decode a proxy response body (for tools and tests that invoke handlers directly)."""
-    return json.loads(response.get("body") or "null")
