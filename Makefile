@@ -9,18 +9,23 @@ PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
 export UV_PYTHON_DOWNLOADS := never
+# Every tool below (cdk synth, LocalStack, the e2e runner) uses the Python 3.13 found here.
+export AGORA_PYTHON313 := $(PYTHON313)
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 export CDK_HOME := $(CURDIR)/.local/cdk-home
 # jsii warns on every run about the host's Node 20; the CLI runs on the pinned Node 22 from node_modules.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e synth deploy deploy-local seed bench lint clean
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test audit load synth deploy deploy-local seed bench lint clean
 
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
 	@echo "make dev-down     stop everything 'make dev' started"
 	@echo "make test         the full suite: unit, integration, infra, LocalStack tooling and e2e"
+	@echo "make client-test  the tutorial's own client test (jest + supertest) against the running make dev"
+	@echo "make audit        check the stock, reservation and outbox invariants of the running make dev"
+	@echo "make load         a bounded shop-shaped Locust load on the running make dev, then the audit"
 	@echo "make synth        synthesize both targets into cdk.out/aws and cdk.out/localstack"
 	@echo "make deploy       deploy to AWS (uses your AWS credentials)"
 	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker)"
@@ -58,6 +63,15 @@ test-localstack: deps
 
 test-e2e: deps
 	$(PY) -m tools.dev.stack e2e
+
+client-test: deps
+	$(PY) -m tools.dev.client
+
+audit: deps
+	$(PY) -m tools.dev.audit
+
+load: deps
+	$(PY) -m tools.load.run
 
 synth: deps
 	rm -rf cdk.out/aws cdk.out/localstack

@@ -1,13 +1,17 @@
-"""``make bench``: cold starts always; gateway latency when a ``make dev`` system answers."""
+"""``make bench``: cold starts always; gateway latency and read consistency when ``make dev`` answers.
+
+``python -m bench --runs N`` passes ``--runs`` on to the cold-start benchmark.
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import urllib.request
 from pathlib import Path
 
-from bench import cold_start, gateway_latency
+from bench import cold_start, consistency, gateway_latency
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,13 +29,19 @@ def dev_system_url() -> str | None:
         return None
 
 
-def main() -> int:
-    cold_start.main()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument(
+        "--runs", type=int, help=f"cold-start samples per function and floor (default {cold_start.RUNS})"
+    )
+    args = parser.parse_args(argv)
+    cold_start.main([] if args.runs is None else ["--runs", str(args.runs)])
     if dev_system_url():
         sys.argv = [sys.argv[0]]
         gateway_latency.main()
+        consistency.main([])
     else:
-        print("gateway latency: skipped, no running system (start one with `make dev`)")
+        print("gateway latency and consistency: skipped, no running system (start one with `make dev`)")
     return 0
 
 

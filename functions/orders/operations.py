@@ -45,5 +45,28 @@ SERVICE = Service(
             callers=("payments",),
             description="What a payment for an order must match",
         ),
+        Internal(
+            "orders",
+            "apply_payment_event",
+            f"{H}.apply_payment_event.handler",
+            callers=("payments",),
+            description="A payment event delivered right after its commit (read-your-writes)",
+        ),
+        Internal(
+            "orders",
+            "order_states",
+            f"{H}.order_states.handler",
+            callers=("products",),
+            description="The states of a batch of orders (the reservation sweep)",
+        ),
+        Internal(
+            "orders",
+            "sweep",
+            f"{H}.sweep.handler",
+            memory_mb=256,
+            timeout_s=60,
+            schedule_minutes=1,
+            description="Fail abandoned checkouts, cancel unpaid orders",
+        ),
     ),
 )

@@ -1,6 +1,8 @@
 """The payments service's operations (seed: payment-service; Kong budget 30/min, 300/h)."""
 
-from agora.operations import Auth, Consumer, Operation, RateLimit, Service, health, readiness
+from dataclasses import replace
+
+from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
 
 H = "payments.handlers"
 
@@ -26,7 +28,11 @@ SERVICE = Service(
         op("confirm_payment", "PUT", "/api/payments/{id}/confirm", Auth.USER, "Confirm a payment"),
         op("refund_payment", "POST", "/api/payments/{id}/refund", Auth.USER, "Refund a payment"),
         # Authenticated by its HMAC signature, not by a user token.
-        op("stripe_webhook", "POST", "/api/webhooks/stripe", Auth.PUBLIC, "Provider events"),
+        # Its own budget: a burst of provider events must not use up the buyers' payments budget.
+        replace(
+            op("stripe_webhook", "POST", "/api/webhooks/stripe", Auth.PUBLIC, "Provider events"),
+            rate_limit=RateLimit(per_minute=600, burst=60),
+        ),
     ),
     consumers=(
         Consumer(
@@ -34,8 +40,27 @@ SERVICE = Service(
             "order_events",
             f"{H}.order_events.handler",
             event_types=("order.cancelled",),
-            description="Refund or cancel the payments of cancelled orders",
+            description="No money kept for cancelled orders: refund or cancel their payments",
         ),
     ),
-    internal=(readiness("payments"),),
+    internal=(
+        readiness("payments"),
+        Internal(
+            "payments",
+            "sweep",
+            f"{H}.sweep.handler",
+            memory_mb=256,
+            timeout_s=60,
+            schedule_minutes=1,
+            description="Finish requested refunds, abandoned creations and payments of cancelled orders",
+        ),
+        # No caller service: tests and operators invoke it; a real provider runs this step itself.
+        Internal(
+            "payments",
+            "complete_provider_action",
+            f"{H}.complete_provider_action.handler",
+            memory_mb=256,
+            description="Simulated provider: the buyer completes 3-D Secure for an intent",
+        ),
+    ),
 )

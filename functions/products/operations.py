@@ -1,6 +1,6 @@
 """The products service's operations (seed: product-service; Kong budget 200/min, 2000/h)."""
 
-from agora.operations import Auth, Internal, Operation, RateLimit, Service, health, readiness
+from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
 
 H = "products.handlers"
 PUBLIC, USER, ADMIN = Auth.PUBLIC, Auth.USER, Auth.ADMIN
@@ -33,6 +33,15 @@ SERVICE = Service(
         op("adjust_stock", "PUT", "/api/products/{id}/stock", ADMIN, "Add or remove stock"),
         op("check_stock", "GET", "/api/products/{id}/stock", PUBLIC, "Is there enough stock"),
     ),
+    consumers=(
+        Consumer(
+            "products",
+            "order_events",
+            f"{H}.order_events.handler",
+            event_types=("order.cancelled",),
+            description="Release the stock of cancelled orders",
+        ),
+    ),
     internal=(
         readiness("products"),
         Internal(
@@ -48,6 +57,14 @@ SERVICE = Service(
             f"{H}.release_stock.handler",
             callers=("orders",),
             description="Give back an order's stock",
+        ),
+        Internal(
+            "products",
+            "expire_reservations",
+            f"{H}.expire_reservations.handler",
+            schedule_minutes=1,
+            timeout_s=60,
+            description="Commit or expire reservations held past the hold time, per their order's state",
         ),
     ),
 )

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from agora.db import pool
-from products.adapters.repository import ProductRepository
 from products.adapters.wiring import context
 from products.handlers.contracts import ProductFields
 from products.service import catalog
@@ -22,11 +21,11 @@ CATALOG = Path(__file__).with_name("catalog.json")
 def main() -> int:
     entries = [ProductFields.model_validate(e) for e in json.loads(CATALOG.read_text())]
     try:
-        with pool().connection() as conn:
-            repo = ProductRepository(conn)
-            missing = [e for e in entries if e.sku is None or repo.get_by_sku(e.sku) is None]
+        ctx = context()
+        with ctx.unit_of_work() as uow:
+            missing = [e for e in entries if e.sku is None or uow.products.get_by_sku(e.sku) is None]
         for entry in missing:
-            catalog.create_product(context(), {**entry.model_dump(), "price": Decimal(entry.price)})
+            catalog.create_product(ctx, {**entry.model_dump(), "price": Decimal(entry.price)})
     finally:
         pool().close()  # a short-lived process: let it exit without waiting on the pool's threads
     print(f"catalog ready: {len(entries)} products ({len(missing)} added)")

@@ -1,8 +1,9 @@
-"""Create (or promote) the admin account.  ``python -m users.seed``
+"""Create the admin account.  ``python -m users.seed``
 
 The credentials come from Secrets Manager (``AGORA_ADMIN_SECRET_ARN``, a JSON
 ``{"email", "password"}``) or, in development, from ``AGORA_ADMIN_EMAIL`` and
-``AGORA_ADMIN_PASSWORD``.  Running it again changes nothing.
+``AGORA_ADMIN_PASSWORD``.  Running it again changes nothing.  It never promotes an
+account that already holds the email: that fails, naming the account.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def admin_credentials() -> tuple[str, str]:
 
 def main() -> int:
     email, password = admin_credentials()
-    admin = accounts.ensure_admin(context(), email, password)
+    try:
+        admin = accounts.ensure_admin(context(), email, password)
+    except accounts.AdminEmailTaken as taken:
+        print(f"admin seed refused: {taken}", file=sys.stderr)
+        return 1
     print(f"admin account ready: {admin.email} ({admin.id})")
     return 0
 

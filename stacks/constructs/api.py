@@ -3,7 +3,10 @@
 Authentication and authorization are enforced inside the functions (LocalStack
 community enforces no API Gateway authorizer, so a gateway authorizer would
 protect AWS only).  The seed's per-service gateway budgets become method
-throttles; gateway-generated errors are problem+json like the functions' own.
+throttles (an operation that declares a budget of its own, like a provider's
+webhook, gets its own); gateway-generated errors are problem+json like the
+functions' own.  On AWS a WAF web ACL on the stage also caps what one client IP
+may send (``WAF_REQUESTS_PER_IP`` per ``WAF_WINDOW_S``); LocalStack community has no WAF.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from agora.operations import Operation, Service
@@ -33,6 +37,9 @@ CORS_HEADERS = [
 ]
 STAGE_RATE_PER_S = 100
 STAGE_BURST = 200
+# Per client IP, over WAF's sliding window: far above what one shopper sends, well below a flood.
+WAF_REQUESTS_PER_IP = 1500
+WAF_WINDOW_S = 300
 # Gateway-made errors, rendered in the functions' problem+json shape.
 GATEWAY_ERRORS = {
     apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: (404, "NOT_FOUND", "No such route"),
@@ -121,6 +128,65 @@ class PublicApi(Construct):
                 self._add_operation(op, functions[op.id])
         for response_type, (status, code, title) in GATEWAY_ERRORS.items():
             self._problem_response(response_type, status, code, title)
+        self.web_acl = None if config.is_localstack else self._limit_per_client(config.stage)
+
+    def _limit_per_client(self, stage: str) -> wafv2.CfnWebACL:
+        """A regional web ACL whose rate-based rule blocks an IP past its budget, answering 429."""
+        body = {
+            "type": "https://agora.dev/problems/rate-limited",
+            "title": "Too many requests",
+            "status": 429,
+            "code": "RATE_LIMITED",
+            "detail": f"more than {WAF_REQUESTS_PER_IP} requests in {WAF_WINDOW_S} s from this address",
+        }
+        visibility = wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=f"agora-{stage}-api", sampled_requests_enabled=True
+        )
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=f"agora-{stage}-api",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility,
+            custom_response_bodies={
+                "RateLimited": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=json.dumps(body)
+                )
+            },
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RequestsPerIp",
+                    priority=0,
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=WAF_REQUESTS_PER_IP,
+                            aggregate_key_type="IP",
+                            evaluation_window_sec=WAF_WINDOW_S,
+                        )
+                    ),
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=429, custom_response_body_key="RateLimited"
+                            )
+                        )
+                    ),
+                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                        cloud_watch_metrics_enabled=True,
+                        metric_name=f"agora-{stage}-requests-per-ip",
+                        sampled_requests_enabled=True,
+                    ),
+                )
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
+        )
+        return acl
 
     def _add_operation(self, op: Operation, function: lambda_.IFunction) -> None:
         resource = self.rest_api.root.resource_for_path(op.path)

@@ -3,10 +3,17 @@
 AWS: Aurora Serverless v2 (PostgreSQL) and ElastiCache Serverless (Redis) in a VPC.
 LocalStack community has neither, so their endpoints come from context; the
 connection secret still lives in Secrets Manager so functions read it the same way.
+
+Each PostgreSQL service has a role of its own, whose credentials (generated, in the
+RDS secret format) are in a secret of its own; the master secret is for the
+migrators alone, which create each role (``agora.migrate``).  On AWS each service
+secret rotates itself (single-user rotation) every ``ROTATION_DAYS``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from urllib.parse import unquote, urlparse
 
 import aws_cdk as cdk
@@ -20,10 +27,20 @@ from constructs import Construct
 from stacks.config import DeployConfig
 
 REDIS_PORT = 6379
+ROTATION_DAYS = 30
+# Characters a password may not hold: those the RDS secret tools and connection strings trip over.
+PASSWORD_EXCLUDES = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 
 
 class DataStores(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        postgres_services: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         removal = cdk.RemovalPolicy.DESTROY if config.is_localstack else cdk.RemovalPolicy.RETAIN
         self.vpc: ec2.IVpc | None = None
@@ -56,13 +73,19 @@ class DataStores(Construct):
             time_to_live_attribute="expiration",
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self.jwt_secret = secretsmanager.Secret(
+        # Both hold an empty key list (and generated noise) until the users service's key manager
+        # writes the first key on deploy: no key material is ever in the template.
+        self.signing_keys = secretsmanager.Secret(
             self,
-            "JwtSigningKey",
-            description="HMAC key that signs Agora access tokens",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
+            "JwtSigningKeys",
+            description="ES256 private keys that sign Agora access tokens (the users service alone reads it)",
+            generate_secret_string=_empty_key_list(),
+        )
+        self.public_keys = secretsmanager.Secret(
+            self,
+            "JwtPublicKeys",
+            description="JWKS: the public keys that verify Agora access tokens (every service reads it)",
+            generate_secret_string=_empty_key_list(),
         )
 
         self.webhook_secret = secretsmanager.Secret(
@@ -74,15 +97,55 @@ class DataStores(Construct):
             ),
         )
 
+        self.request_hash_key = secretsmanager.Secret(
+            self,
+            "RequestHashKey",
+            description="HMAC key for Idempotency-Key body checks of money requests (payments)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+
         if config.is_localstack:
             assert config.database_url
             assert config.redis_url
+            # The master: read by the migrators alone.
             self.database_secret: secretsmanager.ISecret = _dev_database_secret(self, config.database_url)
             self.redis_url = config.redis_url
+            self.service_database_secrets = {
+                name: _dev_service_secret(self, name, config.database_url) for name in postgres_services
+            }
         else:
-            self._provision_aws(removal)
+            cluster = self._provision_aws(removal)
+            self.service_database_secrets = {
+                name: self._aws_service_secret(name, cluster) for name in postgres_services
+            }
 
-    def _provision_aws(self, removal: cdk.RemovalPolicy) -> None:
+    def _aws_service_secret(self, service: str, cluster: rds.DatabaseCluster) -> secretsmanager.ISecret:
+        """The service role's credentials, with the cluster's host and port, rotated by the role itself."""
+        secret = rds.DatabaseSecret(
+            self,
+            f"{service.title()}DatabaseSecret",
+            username=database_name(service),
+            dbname=database_name(service),
+            exclude_characters=PASSWORD_EXCLUDES,
+        )
+        attached = secret.attach(cluster)
+        assert self.vpc is not None and self.function_security_group is not None
+        attached.add_rotation_schedule(
+            "Rotation",
+            automatically_after=cdk.Duration.days(ROTATION_DAYS),
+            hosted_rotation=secretsmanager.HostedRotation.postgre_sql_single_user(
+                function_name=f"{cdk.Stack.of(self).stack_name}-{service}-db-rotation"[:64],
+                vpc=self.vpc,
+                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                # The functions' group is the one the database lets in.
+                security_groups=[self.function_security_group],
+            ),
+        )
+        return attached
+
+    def _provision_aws(self, removal: cdk.RemovalPolicy) -> rds.DatabaseCluster:
         vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         functions_sg = ec2.SecurityGroup(self, "FunctionsSg", vpc=vpc, description="Agora functions")
         database_sg = ec2.SecurityGroup(self, "DatabaseSg", vpc=vpc, description="Agora PostgreSQL")
@@ -121,6 +184,42 @@ class DataStores(Construct):
         self.redis_url = f"rediss://{redis.attr_endpoint_address}:{redis.attr_endpoint_port}/0"
         self.vpc = vpc
         self.function_security_group = functions_sg
+        return cluster
+
+
+def database_name(service: str) -> str:
+    """The service's database, and the name of the role that owns it."""
+    return f"agora_{service}"
+
+
+def _dev_service_secret(scope: Construct, service: str, url: str) -> secretsmanager.ISecret:
+    """The service role on the dev server: its generated password is set by the migrator."""
+    parsed = urlparse(url)
+    fields = {
+        "engine": "postgres",
+        "host": parsed.hostname or "127.0.0.1",
+        "port": str(parsed.port or 5432),
+        "username": database_name(service),
+        "dbname": database_name(service),
+        "sslmode": "prefer",
+    }
+    return secretsmanager.Secret(
+        scope,
+        f"{service.title()}DatabaseSecret",
+        description=f"The {service} service's own role on the development PostgreSQL server",
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            secret_string_template=json.dumps(fields),
+            generate_string_key="password",
+            exclude_characters=PASSWORD_EXCLUDES,
+            password_length=32,
+        ),
+    )
+
+
+def _empty_key_list() -> secretsmanager.SecretStringGenerator:
+    return secretsmanager.SecretStringGenerator(
+        secret_string_template='{"keys": []}', generate_string_key="placeholder", exclude_punctuation=True
+    )
 
 
 def _dev_database_secret(scope: Construct, url: str) -> secretsmanager.ISecret:

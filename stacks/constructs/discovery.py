@@ -1,7 +1,8 @@
 """Service discovery: a Cloud Map HTTP namespace with one service per domain service.
 
 Each service registers one instance whose attributes carry what a caller needs:
-the public base URL and the names of the functions it may invoke directly.
+the public base URL and, per internal function, its name (``fn_<id>``) and its
+declared timeout in seconds (``timeout_<id>``), from which callers size their wait.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from constructs import Construct
 from agora.operations import Service
 
 NAMESPACE = "agora"
+MAX_ATTRIBUTES = 30  # Cloud Map's limit of custom attributes per instance
 
 
 class ServiceRegistry(Construct):
@@ -29,8 +31,19 @@ class ServiceRegistry(Construct):
         entry = self.namespace.create_service(
             service.name, name=service.name, description=f"Agora {service.name} service"
         )
+        declared = {i.id: i.timeout_s for i in service.internal}
         attributes = {"base_url": base_url.rstrip("/") + service.route_prefixes[0]}
-        attributes.update({f"fn_{op_id}": fn.function_name for op_id, fn in functions.items()})
+        # Where the service publishes its token keys, for a verifier that finds it by name.
+        for op in service.operations:
+            if op.id == "jwks":
+                attributes["jwks_url"] = base_url.rstrip("/") + op.path
+        for op_id, fn in functions.items():
+            attributes[f"fn_{op_id}"] = fn.function_name
+            attributes[f"timeout_{op_id}"] = str(declared[op_id])
+        if len(attributes) > MAX_ATTRIBUTES:
+            raise ValueError(
+                f"{service.name} needs {len(attributes)} Cloud Map attributes ({MAX_ATTRIBUTES} max)"
+            )
         entry.register_non_ip_instance(
             "Instance", instance_id=f"{service.name}-1", custom_attributes=attributes
         )

@@ -10,10 +10,28 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from agora.identity import EVENT_OWNERS, owner_of
 from agora.operations import Consumer
 
 BUS_NAME = "agora"
 SOURCE_PREFIX = "agora."
+
+
+def patterns_of(consumer: Consumer) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """What a consumer's rules match: (sources, event types), one rule each; no types: any type.
+
+    A type matches only from the service that owns it, and one rule per owner keeps a source from
+    matching another owner's types.  The audit trail (``*``) takes every owner's events in one rule.
+    """
+    if consumer.all_events:
+        return [(tuple(sorted(set(EVENT_OWNERS.values()))), ())]
+    by_source: dict[str, tuple[str, ...]] = {}
+    for event_type in consumer.event_types:
+        source = owner_of(event_type)
+        if source is None:
+            raise ValueError(f"{consumer.service}.{consumer.id}: no service owns {event_type} events")
+        by_source[source] = (*by_source.get(source, ()), event_type)
+    return [((source,), types) for source, types in by_source.items()]
 
 
 class DomainEventBus(Construct):
@@ -65,17 +83,18 @@ class Subscription(Construct):
             ),
             enforce_ssl=True,
         )
-        detail_types = None if consumer.all_events else list(consumer.event_types)
-        self.rule = events.Rule(
-            self,
-            "Rule",
-            event_bus=bus,
-            description=f"{consumer.service}.{consumer.id}: {', '.join(consumer.event_types)}",
-            event_pattern=events.EventPattern(
-                source=events.Match.prefix(SOURCE_PREFIX), detail_type=detail_types
-            ),
-            targets=[targets.SqsQueue(self.queue)],
-        )
+        self.rules = [
+            events.Rule(
+                self,
+                "Rule" if index == 0 else f"Rule{sources[0].removeprefix(SOURCE_PREFIX).title()}",
+                event_bus=bus,
+                description=f"{consumer.service}.{consumer.id}: {', '.join(types or ('*',))} "
+                f"from {', '.join(sources)}",
+                event_pattern=events.EventPattern(source=list(sources), detail_type=list(types) or None),
+                targets=[targets.SqsQueue(self.queue)],
+            )
+            for index, (sources, types) in enumerate(patterns_of(consumer))
+        ]
         function.add_event_source(
             sources.SqsEventSource(
                 self.queue, batch_size=consumer.batch_size, report_batch_item_failures=True

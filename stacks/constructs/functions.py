@@ -24,6 +24,24 @@ def service_log_group(stage: str, service: str) -> str:
     return f"/aws/lambda/agora-{stage}-{service}"
 
 
+def lambda_role(scope: Construct, construct_id: str, description: str, in_vpc: bool) -> iam.Role:
+    """A role Lambda functions assume: logs (and network interfaces in the VPC) and X-Ray, nothing else."""
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AWSLambdaVPCAccessExecutionRole"
+                if in_vpc
+                else "service-role/AWSLambdaBasicExecutionRole"
+            ),
+            iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
+        ],
+    )
+
+
 class SharedLayers(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
         super().__init__(scope, construct_id)
@@ -62,6 +80,8 @@ class ServiceFunctions(Construct):
         layers: SharedLayers,
         data: DataStores,
         environment: dict[str, str],
+        own_roles: tuple[str, ...] = (),
+        own_environment: dict[str, dict[str, str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.service = service
@@ -69,6 +89,8 @@ class ServiceFunctions(Construct):
         self._layers = layers
         self._data = data
         self._code = service_code(service.name)
+        # Settings only one function of the service may see (the migrator's master secret).
+        self._own_environment = own_environment or {}
         self._environment = {
             **environment,
             "AGORA_SERVICE": service.name,
@@ -76,20 +98,17 @@ class ServiceFunctions(Construct):
         }
         # One role and one log group per service, shared by its functions: the service is the unit of
         # privilege and of logs, and the stack stays well inside CloudFormation's 500-resource limit.
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Agora {service.name} functions",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaVPCAccessExecutionRole"
-                    if data.vpc
-                    else "service-role/AWSLambdaBasicExecutionRole"
-                ),
-                iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
-            ],
-        )
+        self.role = lambda_role(self, "Role", f"Agora {service.name} functions", in_vpc=data.vpc is not None)
+        # A function that may do what the rest of its service must not gets a role of its own.
+        self.own_roles: dict[str, iam.Role] = {
+            fn_id: lambda_role(
+                self,
+                f"{fn_id.title().replace('_', '')}Role",
+                f"Agora {service.name}.{fn_id}",
+                in_vpc=data.vpc is not None,
+            )
+            for fn_id in own_roles
+        }
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -146,10 +165,14 @@ class ServiceFunctions(Construct):
             memory_size=decl.memory_mb,
             timeout=cdk.Duration.seconds(decl.timeout_s),
             tracing=lambda_.Tracing.ACTIVE,
-            role=self.role,
+            role=self.own_roles.get(decl.id, self.role),
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            environment={**self._environment, "AGORA_OPERATION": decl.id},
+            environment={
+                **self._environment,
+                **self._own_environment.get(decl.id, {}),
+                "AGORA_OPERATION": decl.id,
+            },
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) if vpc else None,
             security_groups=[self._data.function_security_group]

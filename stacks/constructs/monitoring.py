@@ -13,6 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from agora.observability import METRICS_NAMESPACE
 from agora.operations import Service
 from stacks.constructs.event_bus import Subscription
 
@@ -39,6 +40,7 @@ class Monitoring(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
+        self._forged: dict[str, cw.Metric] = {}
         self.overview = cw.Dashboard(self, "Overview", dashboard_name="agora-overview")
         self._api_alarms()
         self._overview_widgets: list[cw.IWidget] = [
@@ -130,14 +132,69 @@ class Monitoring(Construct):
             self._overview_widgets.append(
                 cw.SingleValueWidget(title=f"DLQ {sub.consumer.function_id}", metrics=[depth], width=6)
             )
+        if service.uses_postgres:
+            widgets.append(self._outbox_parked(service))
+        if service.consumers:
+            widgets.append(self._forged_events(service))
         for name in service.business_metrics:
             widgets.append(self._business_widget(name))
             self._overview_widgets.append(self._business_widget(name))
         dashboard.add_widgets(*widgets)
         return dashboard
 
+    def _outbox_parked(self, service: Service) -> cw.GraphWidget:
+        """Events the relay gave up on: they wait for an operator, so one is already too many."""
+        parked = cw.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="OutboxParked",
+            dimensions_map={"service": service.name},
+            statistic="Sum",
+            period=FIVE_MINUTES,
+        )
+        self._alarm(
+            f"{service.name.title()}OutboxParked",
+            alarm_description=f"{service.name} outbox rows were parked: EventBridge kept refusing them",
+            metric=parked,
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        return cw.GraphWidget(title=f"{service.name} outbox rows parked", left=[parked], width=WIDTH)
+
+    def _forged_events(self, service: Service) -> cw.GraphWidget:
+        forged = cw.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="ForgedEvents",
+            dimensions_map={"service": service.name},
+            statistic="Sum",
+            period=FIVE_MINUTES,
+        )
+        self._forged[service.name] = forged
+        return cw.GraphWidget(title=f"{service.name} forged events refused", left=[forged], width=WIDTH)
+
+    def _forged_events_alarm(self) -> None:
+        """Events refused because their source does not own their type: a bug or an attack, never noise."""
+        if not self._forged:
+            return
+        metrics = {f"s{i}": metric for i, metric in enumerate(self._forged.values())}
+        self._alarm(
+            "ForgedEvents",
+            alarm_description=f"consumers refused events whose source does not own them "
+            f"({', '.join(self._forged)})",
+            metric=cw.MathExpression(
+                expression=" + ".join(metrics),
+                using_metrics=metrics,
+                label="forged events",
+                period=FIVE_MINUTES,
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
     def finish(self) -> None:
         """Lay out the overview once every service has added its widgets."""
+        self._forged_events_alarm()
         self.overview.add_widgets(*self._overview_widgets)
 
     def _function_alarms(self, service: Service, functions: Sequence[lambda_.Function]) -> None:

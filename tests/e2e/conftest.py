@@ -40,6 +40,15 @@ def dev_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def admin_headers(api_url: str, http: requests.Session) -> dict[str, str]:
+    import json
+
+    admin = json.loads((Path(os.environ.get("AGORA_LOCAL_DIR", ".local")) / "admin.json").read_text())
+    token = http.post(f"{api_url}/api/auth/login", json=admin, timeout=30).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
 def aws() -> Callable[[str], Any]:
     def client(service: str) -> Any:
         return boto3.client(service, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))

@@ -154,3 +154,20 @@ def test_registration_reaches_the_event_consumer(api_url, aws, account):
         return [r for r in records if r.get("event_type") == "user.created"]
 
     assert eventually(consumer_saw_it, timeout_s=60, every_s=1)
+
+
+def test_the_public_keys_are_published_and_verify_a_fresh_token(api_url, http):
+    import jwt
+
+    answer = http.get(f"{api_url}/api/auth/.well-known/jwks.json", timeout=30)
+    assert answer.status_code == 200
+    assert "max-age=300" in answer.headers["cache-control"]
+    keys = answer.json()["keys"]
+    assert keys and all(k["kty"] == "EC" and k["crv"] == "P-256" and "d" not in k for k in keys)
+    email = f"jwks-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": "password123", "firstName": "J", "lastName": "K"}
+    token = http.post(f"{api_url}/api/auth/register", json=body, timeout=30).json()["token"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    (key,) = [k for k in keys if k["kid"] == kid]
+    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["ES256"])
+    assert claims["email"] == email

@@ -2,7 +2,8 @@
 
 A server named by ``DATABASE_URL`` / ``REDIS_URL`` is used; else the one on the
 standard local port; else an embedded server under ``.local/test``.  Each test
-gets its own database (created and dropped here) and its own Redis key prefix.
+gets its own database (created and dropped here); the service fixtures give their
+caches a key namespace of their own, so ids that repeat across databases never meet.
 """
 
 from __future__ import annotations

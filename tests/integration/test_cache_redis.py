@@ -21,3 +21,15 @@ def test_denylist_flags_live_until_their_ttl(redis_url):
     assert cache.exists(key)
     cache.set_flag(f"{key}-expired", ttl_s=0)
     assert not cache.exists(f"{key}-expired")
+
+
+def test_two_namespaces_on_one_redis_never_read_each_others_keys(redis_url):
+    first, second = Cache(redis_url, namespace="a:"), Cache(redis_url, namespace="b:")
+    key = f"agora:products:v1:{uuid.uuid4().hex}"
+    first.set_json(key, {"name": "first"}, ttl_s=60)
+    assert second.get_json(key) is None
+    second.set_json(key, {"name": "second"}, ttl_s=60)
+    second.delete(key)
+    assert first.get_json(key) == {"name": "first"}
+    first.delete(key)
+    assert first._redis().exists(f"a:{key}") == 0

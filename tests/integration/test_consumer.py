@@ -78,3 +78,32 @@ def test_each_event_is_handled_once_and_failures_are_reported_alone(consumer_fac
     again = handler({"Records": [sqs_record(good)]}, lambda_context)
     assert again["batchItemFailures"] == []
     assert handled == [good.id]
+
+
+def test_a_crash_after_the_effect_is_redelivered_and_not_lost(consumer_factory, lambda_context):
+    from agora.faults import InjectedCrash, armed
+
+    effects: list[str] = []
+    handler = consumer_factory(lambda envelope: effects.append(envelope.id))
+    event = Envelope.new("orders", "order.created", {"order_id": "o-1"})
+
+    # The process dies between the effect and Powertools recording it: the whole batch fails.
+    with armed("agora.consumer.after_effect", "crash"), pytest.raises(InjectedCrash):
+        handler({"Records": [sqs_record(event)]}, lambda_context)
+    assert effects == [event.id]
+
+    # Redelivered while the dead invocation's claim is fresh: refused, so SQS keeps the message.
+    other = Envelope.new("orders", "order.created", {"order_id": "o-2"})
+    again = handler({"Records": [sqs_record(event), sqs_record(other)]}, lambda_context)
+    assert len(again["batchItemFailures"]) == 1
+    assert effects == [event.id, other.id]
+
+
+def test_a_consumer_records_the_invocations_deadline(consumer_factory, lambda_context):
+    from agora import deadline
+
+    seen: list[float | None] = []
+    handler = consumer_factory(lambda envelope: seen.append(deadline.remaining_s()))
+    handler({"Records": [sqs_record(Envelope.new("orders", "order.created", {"n": 1}))]}, lambda_context)
+    assert seen == [pytest.approx(lambda_context.get_remaining_time_in_millis() / 1000, abs=0.5)]
+    assert deadline.remaining_s() is None

@@ -78,3 +78,61 @@ def test_events_carry_the_correlation_id_and_trace_of_the_request_being_served(m
     assert inside.trace.startswith("Root=1-")
     assert (outside.correlation_id, outside.trace) == (None, None)
     assert Envelope.new("orders", "order.created", {}, correlation_id="given").correlation_id == "given"
+
+
+def test_publish_each_answers_per_envelope_without_raising():
+    envelopes = [Envelope.new("orders", "order.created", {"n": i}) for i in range(12)]
+    client = RecordingEvents(fail_ids={envelopes[3].id, envelopes[11].id})
+    deliveries = EventPublisher("agora", client=client).publish_each(envelopes)
+    assert [d.envelope_id for d in deliveries] == [e.id for e in envelopes]
+    assert [i for i, d in enumerate(deliveries) if not d.accepted] == [3, 11]
+    assert deliveries[3].error == "InternalFailure" and not deliveries[3].transient
+
+
+class FailingEvents:
+    def __init__(self, error: Exception, when=lambda entries: True):
+        self.error = error
+        self.when = when
+        self.calls = []
+
+    def put_events(self, Entries):
+        self.calls.append(len(Entries))
+        if self.when(Entries):
+            raise self.error
+        return {"Entries": [{"EventId": "x"} for _ in Entries]}
+
+
+def client_error(code: str, status: int = 400) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutEvents")
+
+
+def test_an_unreachable_bus_is_a_transient_failure_of_every_entry():
+    envelopes = [Envelope.new("orders", "order.created", {"n": i}) for i in range(3)]
+    for error in (
+        ConnectionError("down"),
+        client_error("ThrottlingException"),
+        client_error("Internal", 500),
+    ):
+        deliveries = EventPublisher("agora", client=FailingEvents(error)).publish_each(envelopes)
+        assert all(d.transient and not d.accepted for d in deliveries), error
+
+
+def test_a_call_refused_for_its_content_is_split_to_find_the_culprit():
+    envelopes = [Envelope.new("orders", "order.created", {"n": i}) for i in range(4)]
+    envelopes.insert(2, Envelope.new("orders", "order.created", {"blob": "x" * 500}))
+    client = FailingEvents(
+        client_error("ValidationException"), when=lambda entries: any(len(e["Detail"]) > 400 for e in entries)
+    )
+    deliveries = EventPublisher("agora", client=client).publish_each(envelopes)
+    assert [d.accepted for d in deliveries] == [True, True, False, True, True]
+    assert not deliveries[2].transient
+    assert client.calls == [5, 1, 1, 1, 1, 1]
+
+
+def test_publish_still_raises_for_callers_that_need_all_or_nothing():
+    envelopes = [Envelope.new("orders", "order.created", {"n": 1})]
+    with pytest.raises(PublishFailed) as failure:
+        EventPublisher("agora", client=FailingEvents(ConnectionError("down"))).publish(envelopes)
+    assert failure.value.failed[0][0] == envelopes[0].id

@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict
 from agora import auth
 from agora.errors import Conflict, NotFound
 from agora.http import OperationApi
+from agora.keys import KeySet, SigningRing
 from agora.operations import Auth, Operation
 
-KEY = "unit-test-signing-key-" + "k" * 40
+RING = SigningRing().with_new_key(active_from=0)
+KEYS = KeySet.from_jwks(RING.public_set())
 
 
 def op(auth_level=Auth.PUBLIC, method="POST", path="/api/things/{thing_id}"):
@@ -50,13 +52,13 @@ def token(**claims):
         "iat": now,
         "exp": now + 900,
     }
-    return jwt.encode(base | claims, KEY, algorithm="HS256")
+    return RING.keys[0].sign(base | claims)
 
 
 @pytest.fixture(autouse=True)
 def signing_key(monkeypatch):
-    monkeypatch.setattr(auth, "signing_key", lambda: KEY)
-    monkeypatch.setattr(auth, "is_revoked", lambda jti: jti == "revoked")
+    monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
+    monkeypatch.setattr(auth, "is_revoked", lambda principal: principal.token_id == "revoked")
 
 
 def test_the_endpoint_is_mounted_at_the_declared_method_and_path():
@@ -107,6 +109,17 @@ def test_an_unexpected_error_is_a_500_without_internals():
     assert r.status_code == 500
     assert r.json()["code"] == "INTERNAL_ERROR"
     assert "hunter2" not in r.text
+
+
+@pytest.mark.parametrize("error", ["QueryCanceled", "LockNotAvailable", "OperationalError"])
+def test_a_database_that_is_down_slow_or_locked_is_a_503_not_a_500(error):
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    raised = PoolTimeout("no connection") if error == "OperationalError" else getattr(psycopg.errors, error)()
+    client = TestClient(build(raises=raised).app, raise_server_exceptions=False)
+    r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
+    assert (r.status_code, r.json()["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
 
 
 def test_user_operations_need_a_valid_unrevoked_token():
@@ -178,3 +191,118 @@ def test_problem_responses_leave_the_lambda_as_text_not_base64(lambda_context):
     assert response["statusCode"] == 400
     assert response["isBase64Encoded"] is False
     assert json.loads(response["body"])["code"] == "MALFORMED_JSON"
+
+
+def search_api(seen: list) -> OperationApi:
+    api = OperationApi(op(method="GET", path="/api/things/{thing_id}"))
+
+    @api.endpoint()
+    def look(thing_id: str, search: str = ""):
+        seen.append((thing_id, search))
+        return {"thing_id": thing_id, "search": search}
+
+    return api
+
+
+def unstorable_field_of(response) -> str:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "VALIDATION_FAILED"
+    (error,) = body["errors"]
+    return error["field"]
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/things/t1?search=a%00b", "query.search"),
+        ("/api/things/a%00b", "path.thing_id"),
+        ("/api/things/t1?a%00=1", "query.a\\x00"),
+    ],
+)
+def test_nul_in_the_path_or_the_query_is_refused_before_the_handler(url, field):
+    seen: list = []
+    client = TestClient(search_api(seen).app)
+    assert unstorable_field_of(client.get(url)) == field
+    assert seen == []
+    assert client.get("/api/things/t1?search=caf%C3%A9").json() == {"thing_id": "t1", "search": "café"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"name": "a\\u0000b", "quantity": 1}', "name"),
+        ('{"name": "\\ud800", "quantity": 1}', "name"),
+        ('{"name": "x", "quantity": 1, "tags": [{"label": "ok"}, {"label": "b\\udfffad"}]}', "tags.1.label"),
+        ('{"name": "x", "quantity": 1, "n\\u0000": 1}', "n\\x00"),
+        ('"\\u0000"', "body"),
+    ],
+)
+def test_unstorable_text_anywhere_in_a_json_body_is_refused_before_the_handler(raw, field):
+    calls: list = []
+    api = OperationApi(op(auth_level=Auth.ADMIN))
+
+    @api.endpoint(status_code=201)
+    def act(thing_id: str, body: dict):
+        calls.append(body)
+        return {}
+
+    response = TestClient(api.app).post(
+        "/api/things/t1", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert unstorable_field_of(response) == field
+    assert calls == [], "neither authentication nor the handler ran"
+
+
+def test_a_valid_surrogate_pair_is_ordinary_text():
+    client = TestClient(build().app)
+    response = client.post(
+        "/api/things/t1",
+        content='{"name": "\\ud83d\\ude00", "quantity": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert response.json()["name"] == "\U0001f600"
+
+
+def test_the_lambda_handler_refuses_unstorable_path_parameters_from_api_gateway(lambda_context):
+    seen: list = []
+    api = search_api(seen)
+    event = post_event("")
+    # API Gateway hands over the decoded parameters beside a path it may leave encoded.
+    event.update(httpMethod="GET", path="/api/things/a%00b", pathParameters={"thing_id": "a\x00b"}, body=None)
+    response = api.handler(event, lambda_context)
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["errors"][0]["field"] == "path.thing_id"
+    assert seen == []
+
+
+def test_the_lambda_handler_records_the_invocations_deadline(lambda_context):
+    from agora import deadline
+
+    seen: list = []
+    api = OperationApi(op(method="GET", path="/api/things/{thing_id}"))
+
+    @api.endpoint()
+    def look(thing_id: str):
+        seen.append(deadline.remaining_s())
+        return {}
+
+    event = post_event("")
+    event.update(httpMethod="GET", body=None)
+    assert api.handler(event, lambda_context)["statusCode"] == 200
+    assert seen and seen[0] == pytest.approx(lambda_context.get_remaining_time_in_millis() / 1000, abs=0.5)
+
+
+def test_a_refusal_that_names_its_wait_sends_retry_after():
+    from agora.errors import AgoraError
+
+    class Slow(AgoraError):
+        status = 429
+        code = "RATE_LIMITED"
+
+    r = TestClient(build(raises=Slow("wait", retry_after_s=2.4)).app).post(
+        "/api/things/t1", json={"name": "x", "quantity": 1}
+    )
+    assert (r.status_code, r.headers["retry-after"], r.json()["retry_after_s"]) == (429, "3", 2.4)

@@ -39,3 +39,37 @@ def test_settings_are_immutable():
     cfg = Settings.from_env({"AGORA_SERVICE": "orders"})
     with pytest.raises(ValueError, match="frozen"):
         cfg.service = "users"  # type: ignore[misc]
+
+
+def test_dependency_limits_have_safe_defaults():
+    cfg = Settings.from_env({"AGORA_SERVICE": "orders"})
+    assert (cfg.db_statement_timeout_ms, cfg.db_lock_timeout_ms, cfg.db_idle_tx_timeout_ms) == (
+        5000,
+        2000,
+        10000,
+    )
+    assert (cfg.db_connect_timeout_s, cfg.db_pool_timeout_s) == (2, 2.0)
+    assert (cfg.outbox_max_attempts, cfg.outbox_batch_size) == (5, 100)
+    assert (cfg.internal_read_margin_s, cfg.internal_reserve_s, cfg.internal_connect_timeout_s) == (
+        2.0,
+        1.0,
+        2.0,
+    )
+    assert cfg.internal_max_attempts == 3
+    assert cfg.faults is None
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"AGORA_DB_STATEMENT_TIMEOUT_MS": "-1"},
+        {"AGORA_DB_CONNECT_TIMEOUT_S": "0"},
+        {"AGORA_DB_POOL_TIMEOUT_S": "0"},
+        {"AGORA_OUTBOX_MAX_ATTEMPTS": "0"},
+        {"AGORA_OUTBOX_BATCH_SIZE": "0"},
+        {"AGORA_INTERNAL_MAX_ATTEMPTS": "0"},
+    ],
+)
+def test_dependency_limits_are_checked(env):
+    with pytest.raises(ConfigurationError, match=next(iter(env))):
+        Settings.from_env({"AGORA_SERVICE": "orders", **env})

@@ -3,7 +3,7 @@
     python -m tools.dev.stack up        # start what is missing, deploy, seed, print the API URL
     python -m tools.dev.stack down      # stop what 'up' started, and only that
     python -m tools.dev.stack seed      # (re)load the catalog and the admin user
-    python -m tools.dev.stack e2e       # up in a scratch state dir, run tests/e2e, always down
+    python -m tools.dev.stack e2e       # up in a scratch state dir, tests/client and tests/e2e, always down
     python -m tools.dev.stack deploy-compose   # deploy into LocalStack from localstack-compose.yml
 
 State lives in ``AGORA_LOCAL_DIR`` (default ``.local``).  Ports: ``LOCALSTACK_PORT``
@@ -27,6 +27,8 @@ from tools.dev import backing
 
 ROOT = Path(__file__).resolve().parents[2]
 CTL = ROOT / "tools" / "localstack" / "ctl.py"
+# The CDK CLI and the Node it runs on come from node_modules (package-lock.json), never from PATH.
+NODE_BIN = ROOT / "node_modules" / ".bin"
 STACK_NAME = "Agora"
 STAGE = "local"
 API_ID = "agora"
@@ -82,6 +84,9 @@ def aws_env(state: Path) -> dict[str, str]:
         "AWS_REGION": "us-east-1",
         "CDK_HOME": str(state / "cdk-home"),
         "AGORA_LOCAL_DIR": str(state),
+        "PATH": os.pathsep.join(
+            [str(NODE_BIN), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+        ),
     }
 
 
@@ -94,7 +99,7 @@ def ctl(command: str, state: Path) -> None:
 
 
 def cdk(args: list[str], state: Path) -> None:
-    subprocess.run(["cdklocal", *args], check=True, cwd=ROOT, env=aws_env(state))
+    subprocess.run([str(NODE_BIN / "cdklocal"), *args], check=True, cwd=ROOT, env=aws_env(state))
 
 
 def boto(service: str, state: Path) -> Any:
@@ -192,12 +197,16 @@ def seed(state: Path) -> None:
     }
     for service, env in per_service.items():
         step(f"seeding {service}")
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", f"{service}.seed"],
-            check=True,
             cwd=ROOT,
             env={**common, **env, "AGORA_SERVICE": service},
         )
+        if done.returncode and service == "users":
+            raise SystemExit(
+                f"the admin seed failed (see above); the dev admin's credentials are in {paths.admin}"
+            )
+        done.check_returncode()
 
 
 def up(state: Path) -> str:
@@ -212,10 +221,11 @@ def up(state: Path) -> str:
     ctl("install", state)
     ctl("start", state)
     deploy(state, pg.url, redis.url)
+    # Right after the deploy, before the URL is written or printed: the admin's email is not up for grabs.
+    seed(state)
     url = api_base_url()
     paths.api_url.write_text(url + "\n")
     wait_for_api(url)
-    seed(state)
     elapsed = time.monotonic() - started
     print(
         f"\nAgora is running ({elapsed:.0f}s).\n"
@@ -249,10 +259,16 @@ def e2e(extra_args: list[str]) -> int:
     os.environ.setdefault("AGORA_LAMBDA_VENV", str(ROOT / ".local" / "localstack" / "lambda-python"))
     try:
         url = up(state)
+        # The tutorial's own client test first: it registers a fixed email on a system that has none.
+        step("the tutorial's client test (tests/client, jest + supertest)")
+        from tools.dev import client
+
+        client_status = client.run(url, Paths(state).admin)
         env = {**aws_env(state), "AGORA_API_URL": url}
-        return subprocess.run(
+        status = subprocess.run(
             [sys.executable, "-m", "pytest", "tests/e2e", *extra_args], cwd=ROOT, env=env
         ).returncode
+        return status or client_status
     finally:
         down(state)
 

@@ -1,10 +1,21 @@
-"""Placing an order: reserve the stock, price the snapshot, store the order — all or nothing.
+"""Placing an order: a saga whose log is the order row itself.
 
-The stock is reserved first, through the products service, under the order's
-id.  If the order then cannot be stored, the reservation is released, so there
-is never a reservation without an order, nor an order without its stock.  With
-an ``Idempotency-Key`` the order id is derived from (user, key): a retry reuses
-the same reservation and finds the stored order.
+1. The intent is recorded first: an order in state ``reserving`` with the
+   requested lines (with an ``Idempotency-Key``, its id is derived from user and
+   key, so a retry finds it).
+2. The products service reserves the whole order's stock under that id
+   (idempotent per id: a retry gets the same reservation back).
+3. The order becomes ``pending`` with its prices and ``order.created``, in one
+   transaction.
+
+What a failure at each step leaves, and who finishes it:
+- before 1 commits: nothing.
+- a refusal in 2 (no stock, unknown product): nothing is held; the intent is removed.
+- a crash, a timeout or an unknown answer in 2, or a failure in 3: an order in
+  ``reserving`` and maybe a held reservation.  A retry with the same key resumes
+  at 2; otherwise the sweeper fails the order after ``abandon_after`` and
+  publishes ``order.cancelled``, on which products releases (or tombstones) the
+  reservation, so a late reserve cannot take stock either.
 """
 
 from __future__ import annotations
@@ -12,15 +23,23 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from decimal import Decimal
 from typing import Any
 
-from agora.auth import Principal
-from agora.errors import Forbidden, UnprocessableEntity
+from agora.errors import AgoraError, Conflict, Forbidden, UnprocessableEntity
 from agora.events import Envelope
+from agora.faults import fault_point
+from agora.identity import Principal
 from agora.observability import metrics
-from orders.adapters.repository import OrderRepository
-from orders.domain.orders import cents, order_number, price
+from orders.domain.orders import (
+    Order,
+    PaymentStatus,
+    RequestedLine,
+    Status,
+    Totals,
+    check_size,
+    merge_lines,
+    order_number,
+)
 from orders.service import views
 from orders.service.context import OrdersContext
 
@@ -31,12 +50,56 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _replay(existing: dict[str, Any], digest: str) -> dict[str, Any]:
-    if existing["request_hash"] != digest:
-        raise UnprocessableEntity(
-            "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
-        )
-    return views.order(existing)
+class CheckoutAbandoned(Conflict):
+    code = "CHECKOUT_ABANDONED"
+
+
+def _abandoned() -> CheckoutAbandoned:
+    return CheckoutAbandoned("this checkout was abandoned: place the order again with a new Idempotency-Key")
+
+
+def _intent(
+    ctx: OrdersContext,
+    order_id: uuid.UUID,
+    user_id: str,
+    request: dict[str, Any],
+    key: str | None,
+    digest: str,
+) -> Order:
+    now = ctx.now()
+    return Order(
+        id=order_id,
+        order_number=order_number(now),
+        user_id=user_id,
+        status=Status.RESERVING,
+        payment_status=PaymentStatus.PENDING,
+        totals=Totals.zero(),
+        customer_info=request["customer_info"],
+        shipping_address=request["shipping_address"],
+        billing_address=request.get("billing_address"),
+        notes=request.get("notes"),
+        metadata=request.get("metadata"),
+        idempotency_key=key,
+        request_hash=digest,
+        created_at=now,
+        updated_at=now,
+        requested=merge_lines(RequestedLine(i["product_id"], i["quantity"]) for i in request["items"]),
+    )
+
+
+def _record_intent(ctx: OrdersContext, intent: Order) -> Order:
+    """Phase 1: the intent, or the earlier attempt that holds this key."""
+    with ctx.unit_of_work() as uow:
+        if intent.idempotency_key:
+            earlier = uow.orders.by_key(intent.user_id, intent.idempotency_key)
+            if earlier is not None:
+                return earlier
+        if uow.orders.add(intent):
+            return intent
+        earlier = uow.orders.get(intent.id)
+    if earlier is None:  # removed by a refused concurrent attempt between the two statements
+        raise _abandoned()
+    return earlier
 
 
 def place_order(
@@ -46,88 +109,50 @@ def place_order(
     if user_id != caller.user_id and not caller.is_admin:
         raise Forbidden("orders can only be placed for yourself", code="NOT_YOUR_ACCOUNT")
     digest = request_hash({**request, "user_id": user_id})
-    if idempotency_key:
-        with ctx.unit_of_work() as uow:
-            existing = OrderRepository(uow.conn).by_key(user_id, idempotency_key)
-        if existing:
-            return _replay(existing, digest)
-        order_id = uuid.uuid5(KEYED_ORDERS, f"{user_id}\n{idempotency_key}")
-    else:
-        order_id = uuid.uuid4()
+    order_id = uuid.uuid5(KEYED_ORDERS, f"{user_id}\n{idempotency_key}") if idempotency_key else uuid.uuid4()
+    intent = _intent(ctx, order_id, user_id, request, idempotency_key, digest)
+    check_size(intent.requested, ctx.limits)
 
-    reserved = ctx.products.reserve(
-        str(order_id), [{"product_id": i["product_id"], "quantity": i["quantity"]} for i in request["items"]]
-    )
-    try:
-        return _store(ctx, order_id, user_id, request, reserved, idempotency_key, digest)
-    except UnprocessableEntity:
-        raise  # the key's order exists and keeps its reservation
-    except Exception:
-        ctx.products.release(str(order_id))
-        raise
-
-
-def _store(
-    ctx: OrdersContext,
-    order_id: uuid.UUID,
-    user_id: str,
-    request: dict[str, Any],
-    reserved: list[dict[str, Any]],
-    idempotency_key: str | None,
-    digest: str,
-) -> dict[str, Any]:
-    items = [
-        {
-            "product_id": r["product_id"],
-            "product_name": r["name"],
-            "product_sku": r["sku"],
-            "unit_price": cents(Decimal(r["unit_price"])),
-            "quantity": r["quantity"],
-            "total_price": cents(Decimal(r["unit_price"]) * r["quantity"]),
-        }
-        for r in reserved
-    ]
-    totals = price([(i["unit_price"], i["quantity"]) for i in items])
-    now = ctx.now()
-    order = {
-        "id": order_id,
-        "order_number": order_number(now),
-        "user_id": user_id,
-        "status": "pending",
-        "payment_status": "pending",
-        "subtotal": totals.subtotal,
-        "tax_amount": totals.tax_amount,
-        "shipping_amount": totals.shipping_amount,
-        "discount_amount": totals.discount_amount,
-        "total_amount": totals.total_amount,
-        "customer_info": request["customer_info"],
-        "shipping_address": request["shipping_address"],
-        "billing_address": request.get("billing_address"),
-        "notes": request.get("notes"),
-        "metadata": request.get("metadata"),
-        "idempotency_key": idempotency_key,
-        "request_hash": digest,
-    }
-    with ctx.unit_of_work() as uow:
-        repo = OrderRepository(uow.conn)
-        if not repo.insert(order, items):
-            # A concurrent retry with the same key stored it first: answer as it did.
-            stored = repo.get(order_id)
-            assert stored is not None
-            return _replay(stored, digest)
-        uow.emit(
-            Envelope.new(
-                "orders",
-                "order.created",
-                {
-                    "order_id": str(order_id),
-                    "user_id": user_id,
-                    "total_amount": str(totals.total_amount),
-                    "items": [{"product_id": i["product_id"], "quantity": i["quantity"]} for i in items],
-                },
-            )
+    order = _record_intent(ctx, intent)
+    if order.request_hash != digest:
+        raise UnprocessableEntity(
+            "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
         )
-        stored = repo.get(order_id)
-    assert stored is not None
+    if order.status is Status.FAILED:
+        raise _abandoned()
+    if order.status is not Status.RESERVING:
+        return views.order(order)  # a replay: the key's order exists
+
+    lines = [{"product_id": r.product_id, "quantity": r.quantity} for r in order.requested]
+    try:
+        reserved = ctx.products.reserve(str(order.id), lines)
+    except AgoraError as error:
+        if error.status < 500:
+            _forget_refused(ctx, order.id)
+        raise  # 5xx: the answer is unknown; the order stays reserving for a retry or the sweeper
+    fault_point("orders.checkout.after_reserve")
+    return _place(ctx, order.id, reserved)
+
+
+def _forget_refused(ctx: OrdersContext, order_id: uuid.UUID) -> None:
+    """A refused reservation holds nothing: the intent goes, so the same key may try again."""
+    with ctx.unit_of_work() as uow:
+        current = uow.orders.get(order_id, lock=True)
+        if current is not None and current.status is Status.RESERVING:
+            uow.orders.remove(current)
+
+
+def _place(ctx: OrdersContext, order_id: uuid.UUID, reserved: list[Any]) -> dict[str, Any]:
+    """Phase 3: reserving -> pending with its prices, and ``order.created``, in one transaction."""
+    with ctx.unit_of_work() as uow:
+        current = uow.orders.get(order_id, lock=True)
+        if current is None or current.status is Status.FAILED:
+            raise _abandoned()
+        if current.status is not Status.RESERVING:
+            return views.order(current)  # a concurrent attempt with this key placed it first
+        placed = current.priced(reserved, ctx.now())
+        uow.orders.save(current, placed)
+        uow.emit(Envelope.new("orders", "order.created", views.created(placed)))
+        fault_point("orders.checkout.before_store_commit")
     metrics().add_metric(name="OrdersPlaced", unit="Count", value=1)
-    return views.order(stored)
+    return views.order(placed)

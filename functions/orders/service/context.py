@@ -1,40 +1,23 @@
-"""What the orders use cases run on: units of work, the products service, the cache, a clock."""
+"""What the orders use cases run on: units of work, the products service, the cache, limits and a clock."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
 
-from agora.uow import PostgresUnitOfWork
-
-
-class Products(Protocol):
-    def reserve(self, order_id: str, items: list[dict[str, int]]) -> list[dict[str, Any]]: ...
-    def release(self, order_id: str) -> None: ...
-
-
-class OrderCache:
-    TTL_S = 3600
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
-
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        value = self.cache.get_json(f"agora:orders:v1:{order_id}")
-        return value if isinstance(value, dict) else None
-
-    def put(self, view: dict[str, Any]) -> None:
-        self.cache.set_json(f"agora:orders:v1:{view['id']}", view, self.TTL_S)
-
-    def forget(self, order_id: str) -> None:
-        self.cache.delete(f"agora:orders:v1:{order_id}")
+from orders.domain.orders import Limits
+from orders.service.ports import OrderViews, Products, UnitOfWork
 
 
 @dataclass
 class OrdersContext:
-    unit_of_work: Callable[[], PostgresUnitOfWork]
+    unit_of_work: Callable[[], UnitOfWork]
     products: Products
-    cache: OrderCache
+    cache: OrderViews
+    limits: Limits = field(default_factory=Limits)
+    # A checkout still reserving after this is abandoned (longer than the checkout function may run).
+    abandon_after: timedelta = timedelta(seconds=120)
+    # A pending order with no payment after this is cancelled and its stock given back.
+    payment_timeout: timedelta = timedelta(minutes=30)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -1,45 +1,70 @@
-"""Reading, changing and cancelling orders, and what payment events do to them."""
+"""Reading, changing and cancelling orders, what payment events do to them, and what other services ask.
+
+Cancelling commits ``cancelled`` with ``order.cancelled`` first; the products
+service gives the stock back on that event (idempotent per order).  Right after
+the commit the release is also asked for directly, so the stock shows at once;
+if that call fails, the event still does it.  No row lock is held across a call.
+"""
 
 from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from agora.auth import Principal
-from agora.errors import NotFound
+from agora.errors import AgoraError, NotFound, UnprocessableEntity
 from agora.events import Envelope
-from orders.adapters.repository import OrderRepository
-from orders.domain.orders import Status, check_cancellable, check_transition, payment_update, timestamps_for
+from agora.identity import Principal
+from agora.observability import logger
+from orders.domain.orders import (
+    Order,
+    OrderPayment,
+    Status,
+    check_address_change,
+    check_cancellable,
+    check_transition,
+    payment_status_of,
+)
 from orders.service import views
 from orders.service.context import OrdersContext
+from orders.service.ports import UnitOfWork
+
+PAYMENT_EVENTS = ("payment.completed", "payment.failed", "payment.refunded")
+# Every price in the catalog is in US dollars, so every order is.
+ORDER_CURRENCY = "USD"
+PAYMENT_STATUS_CONSUMER = "orders.payment_status"
 
 
 def _missing() -> NotFound:
     return NotFound("no such order", code="ORDER_NOT_FOUND")
 
 
-def _parse_id(order_id: str) -> uuid.UUID:
+def parse_id(order_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(order_id)
     except ValueError:
         raise _missing() from None
 
 
-def _visible(row: dict[str, Any] | None, caller: Principal) -> dict[str, Any]:
-    """Another user's order answers exactly like a missing one."""
-    if row is None or not caller.can_act_for(row["user_id"]):
+def _visible(order: Order | None, caller: Principal) -> Order:
+    """Another user's order answers exactly like a missing one; so does a checkout that never became one."""
+    if order is None or not order.visible or not caller.can_act_for(order.user_id):
         raise _missing()
-    return row
+    return order
 
 
 def get_order(ctx: OrdersContext, caller: Principal, order_id: str) -> dict[str, Any]:
-    cached = ctx.cache.get(order_id)
+    key = str(parse_id(order_id))
+    cached = ctx.cache.get(key)
     if cached is not None and caller.can_act_for(cached["user_id"]):
         return cached
     with ctx.unit_of_work() as uow:
-        row = _visible(OrderRepository(uow.conn).get(_parse_id(order_id)), caller)
-    view = views.order(row)
+        order = _visible(uow.orders.get(uuid.UUID(key)), caller)
+    view = views.order(order)
     ctx.cache.put(view)
     return view
 
@@ -49,9 +74,11 @@ def list_orders(
 ) -> dict[str, Any]:
     owner = None if caller.is_admin else caller.user_id
     with ctx.unit_of_work() as uow:
-        rows, total = OrderRepository(uow.conn).page(owner, status, (page - 1) * per_page, per_page)
+        found, total = uow.orders.page(
+            owner, Status(status) if status else None, (page - 1) * per_page, per_page
+        )
     return {
-        "orders": [views.order(r) for r in rows],
+        "orders": [views.order(o) for o in found],
         "total": total,
         "page": page,
         "pages": math.ceil(total / per_page) if total else 0,
@@ -67,28 +94,29 @@ def update_order(
     if target is not None and Status(target) is Status.CANCELLED:
         return cancel_order(ctx, caller, order_id, None, changes, via_update=True)
     with ctx.unit_of_work() as uow:
-        repo = OrderRepository(uow.conn)
-        row = _visible(repo.get(_parse_id(order_id), lock=True), caller)
+        order = _visible(uow.orders.get(parse_id(order_id), lock=True), caller)
+        if "shipping_address" in changes:
+            check_address_change(order)
+        changed = order
         if target is not None:
-            check_transition(Status(row["status"]), Status(target), by_admin=caller.is_admin)
-            changes = {**changes, "status": target, **timestamps_for(Status(target), ctx.now())}
-        if changes:
-            repo.update(row["id"], changes)
+            check_transition(order.status, Status(target), by_admin=caller.is_admin)
+            changed = changed.moved(Status(target), ctx.now())
+        changed = _with_fields(changed, changes, ctx.now())
+        if changed != order:
+            uow.orders.save(order, changed)
             uow.emit(
-                Envelope.new(
-                    "orders",
-                    "order.updated",
-                    {
-                        "order_id": order_id,
-                        "changed": sorted(changes),
-                        "status": target or row["status"],
-                    },
-                )
+                Envelope.new("orders", "order.updated", views.updated(changed, [*changes, *_status(target)]))
             )
-        updated = repo.get(row["id"])
-    ctx.cache.forget(order_id)
-    assert updated is not None
-    return views.order(updated)
+    ctx.cache.forget(str(order.id))
+    return views.order(changed)
+
+
+def _status(target: str | None) -> list[str]:
+    return ["status"] if target is not None else []
+
+
+def _with_fields(order: Order, changes: dict[str, Any], now: datetime) -> Order:
+    return replace(order, **changes, updated_at=now) if changes else order
 
 
 def cancel_order(
@@ -101,74 +129,105 @@ def cancel_order(
     via_update: bool = False,
 ) -> dict[str, Any]:
     with ctx.unit_of_work() as uow:
-        repo = OrderRepository(uow.conn)
-        row = _visible(repo.get(_parse_id(order_id), lock=True), caller)
-        current = Status(row["status"])
+        order = _visible(uow.orders.get(parse_id(order_id), lock=True), caller)
         if via_update:
-            check_transition(current, Status.CANCELLED, by_admin=caller.is_admin)
+            check_transition(order.status, Status.CANCELLED, by_admin=caller.is_admin)
         else:
-            check_cancellable(current)
-        # Released inside the transaction: if the release fails, the order stays as it was.
-        ctx.products.release(str(row["id"]))
-        repo.update(row["id"], {**(other_changes or {}), "status": Status.CANCELLED.value})
-        uow.emit(
-            Envelope.new(
-                "orders",
-                "order.cancelled",
-                {
-                    "order_id": order_id,
-                    "user_id": row["user_id"],
-                    "reason": reason,
-                    "payment_status": row["payment_status"],
-                },
-            )
+            check_cancellable(order.status)
+        if other_changes and "shipping_address" in other_changes:
+            check_address_change(order)
+        cancelled = _with_fields(order, other_changes or {}, ctx.now()).cancelled(reason, ctx.now())
+        commit_cancellation(uow, order, cancelled)
+    after_cancellation(ctx, cancelled)
+    return views.order(cancelled)
+
+
+def commit_cancellation(uow: UnitOfWork, before: Order, cancelled: Order) -> None:
+    uow.orders.save(before, cancelled)
+    uow.emit(
+        Envelope.new("orders", "order.cancelled", views.cancelled(cancelled, before.payment_status.value))
+    )
+
+
+def after_cancellation(ctx: OrdersContext, order: Order) -> None:
+    """After the commit: the stock back at once (best effort; ``order.cancelled`` does it anyway)."""
+    ctx.cache.forget(str(order.id))
+    try:
+        ctx.products.release(str(order.id))
+    except AgoraError:
+        logger().warning(
+            "direct release failed; order.cancelled will release", extra={"order_id": str(order.id)}
         )
-        updated = repo.get(row["id"])
-    ctx.cache.forget(order_id)
-    assert updated is not None
-    return views.order(updated)
 
 
-def apply_payment_event(ctx: OrdersContext, event: Envelope) -> None:
-    """payment.completed / failed / refunded: the order's payment status (and maybe status) follows."""
+def apply_payment_event(ctx: OrdersContext, event: Envelope) -> bool:
+    """payment.completed / failed / refunded: the order's payment status (and maybe status) follows.
+
+    Reached twice per event — directly from payments right after its commit, and
+    through the bus — and applied once: True for the delivery that applied it.
+    An event older than what the order knows of that payment changes nothing.
+    """
+    if event.source != "agora.payments" or event.type not in PAYMENT_EVENTS:
+        raise UnprocessableEntity(
+            f"{event.type} from {event.source} is not a payment event", code="NOT_A_PAYMENT_EVENT"
+        )
     data = event.data
-    order_id = _parse_id(str(data["order_id"]))
+    order_id = parse_id(str(data["order_id"]))
+    payment = OrderPayment(
+        payment_id=uuid.UUID(str(data["payment_id"])),
+        amount=Decimal(str(data["amount"])),
+        currency=str(data.get("currency", "USD")),
+        status=payment_status_of(event.type, data),
+        method=data.get("method"),
+        provider=data.get("provider"),
+        sequence=int(data.get("sequence", 0)),
+        updated_at=datetime.fromisoformat(event.occurred_at),
+    )
     with ctx.unit_of_work() as uow:
-        repo = OrderRepository(uow.conn)
-        row = repo.get(order_id, lock=True)
-        if row is None:
-            return  # a payment for an order this service never stored: nothing to follow
-        payment_status, status = payment_update(event.type, Status(row["status"]))
-        repo.record_payment(order_id, {**data, "status": data.get("status", payment_status.value)})
-        changes: dict[str, Any] = {"payment_status": payment_status.value}
-        if status.value != row["status"]:
-            changes["status"] = status.value
-        repo.update(order_id, changes)
+        if not uow.claim(PAYMENT_STATUS_CONSUMER, event):
+            return False
+        order = uow.orders.get(order_id, lock=True)
+        followed = order.with_payment(payment, ctx.now()) if order is not None else None
+        if order is None or followed is None:
+            return True  # an unknown order, or older news of this payment: nothing to follow
+        uow.orders.save(order, followed)
+        changed = ["payment_status"] + (["status"] if followed.status is not order.status else [])
         uow.emit(
             Envelope.new(
                 "orders",
                 "order.updated",
-                {
-                    "order_id": str(order_id),
-                    "changed": sorted(changes),
-                    "status": status.value,
-                },
+                views.updated(followed, changed),
                 correlation_id=event.correlation_id,
             )
         )
     ctx.cache.forget(str(order_id))
+    return True
 
 
 def payable_view(ctx: OrdersContext, order_id: str) -> dict[str, Any] | None:
     """What the payments service needs to accept a payment for an order (internal)."""
     with ctx.unit_of_work() as uow:
-        row = OrderRepository(uow.conn).get(_parse_id(order_id))
-    if row is None:
+        order = uow.orders.get(parse_id(order_id))
+    if order is None or not order.visible:
         return None
     return {
-        "order_id": str(row["id"]),
-        "user_id": row["user_id"],
-        "status": row["status"],
-        "payment_status": row["payment_status"],
-        "total_amount": str(row["total_amount"]),
+        "order_id": str(order.id),
+        "user_id": order.user_id,
+        "status": order.status.value,
+        "payment_status": order.payment_status.value,
+        "total_amount": str(order.totals.total_amount),
+        "currency": ORDER_CURRENCY,
     }
+
+
+def order_states(ctx: OrdersContext, order_ids: Sequence[str]) -> dict[str, str | None]:
+    """Each order's state, saga states included (internal: the products service's reservation sweep)."""
+    ids: dict[str, uuid.UUID | None] = {}
+    for raw in order_ids:
+        try:
+            ids[raw] = uuid.UUID(raw)
+        except ValueError:
+            ids[raw] = None
+    with ctx.unit_of_work() as uow:
+        found = uow.orders.states([i for i in ids.values() if i is not None])
+    return {raw: (found[i].value if i in found else None) for raw, i in ids.items()}

@@ -1,49 +1,69 @@
-"""The payment provider port, and a deterministic simulated provider for development and tests.
+"""What a payment provider says, as values: the states of its intents and refunds, and its test cards.
 
-Test cards (``metadata.card_number``), as a real provider's test mode would use them:
-  4000000000000002  declined
-  4000002500003155  requires action (3-D Secure)
-  anything else     accepted, waiting for confirmation
+The provider itself is a port (``payments.service.ports.PaymentProvider``).  Development and tests
+use the simulated one (``payments.adapters.simulated_provider``), which follows a real provider's
+test mode.  The card is the create request's ``card.number`` (or, as in the tutorial,
+``metadata.card_number``); it goes to the provider only, which answers a token and the last four
+digits, and Agora keeps only those.
+
+  no card, or any other card   the intent succeeds when it is confirmed
+  4000000000000002             declined as soon as the card is attached (at creation)
+  4000000000000341             attached, then declined when the intent is confirmed
+  4000002500003155             requires action (3-D Secure) until the buyer completes it
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from enum import StrEnum
 
 DECLINED_CARD = "4000000000000002"
+DECLINED_ON_CONFIRM_CARD = "4000000000000341"
 ACTION_CARD = "4000002500003155"
 
 
+class IntentStatus(StrEnum):
+    # The provider's names (a real provider spells ``canceled`` this way).
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
 @dataclass(frozen=True)
-class Intent:
-    transaction_id: str
-    client_secret: str
-    requires_action: bool
-    declined_reason: str | None = None
+class ProviderIntent:
+    """The provider's payment intent as it answered: its own id, state, amount and currency."""
+
+    id: str
+    status: IntentStatus
+    amount: Decimal
+    currency: str
+    client_secret: str | None = None
+    decline_reason: str | None = None
+    # The provider's token for the card attached at creation, and its last four digits.
+    card_token: str | None = None
+    card_last4: str | None = None
+
+    @property
+    def declined(self) -> bool:
+        return self.status is IntentStatus.REQUIRES_PAYMENT_METHOD and self.decline_reason is not None
 
 
-class PaymentProvider(Protocol):
-    name: str
-
-    def create_intent(
-        self, amount: Decimal, currency: str, method: str, metadata: dict[str, Any]
-    ) -> Intent: ...
-    def refund(self, transaction_id: str | None, amount: Decimal) -> str: ...
+class ProviderRefundStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
-class SimulatedProvider:
-    name = "simulated"
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as the provider knows it; ``key`` is the Agora refund id it was asked under, if any."""
 
-    def create_intent(self, amount: Decimal, currency: str, method: str, metadata: dict[str, Any]) -> Intent:
-        transaction_id = f"pi_{secrets.token_hex(12)}"
-        secret = f"{transaction_id}_secret_{secrets.token_hex(8)}"
-        card = str(metadata.get("card_number", ""))
-        if method == "card" and card == DECLINED_CARD:
-            return Intent(transaction_id, secret, False, declined_reason="card_declined")
-        return Intent(transaction_id, secret, requires_action=method == "card" and card == ACTION_CARD)
-
-    def refund(self, transaction_id: str | None, amount: Decimal) -> str:
-        return f"re_{secrets.token_hex(12)}"
+    id: str
+    intent_id: str
+    amount: Decimal
+    status: ProviderRefundStatus
+    key: str | None = None

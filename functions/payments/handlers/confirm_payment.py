@@ -1,4 +1,4 @@
-"""PUT /api/payments/{id}/confirm {provider_transaction_id}: the provider took the money."""
+"""PUT /api/payments/{id}/confirm {provider_transaction_id?}: completed only if the provider says so."""
 
 from typing import Any
 
@@ -12,8 +12,11 @@ api = OperationApi.declared("payments", "confirm_payment")
 
 
 @api.endpoint()
-def confirm_payment(payment_id: PaymentId, body: ConfirmPayment, caller: Caller) -> dict[str, Any]:
-    return {"payment": lifecycle.confirm(context(), caller, payment_id, body.provider_transaction_id)}
+def confirm_payment(
+    payment_id: PaymentId, caller: Caller, body: ConfirmPayment | None = None
+) -> dict[str, Any]:
+    reference = body.provider_transaction_id if body else None
+    return {"payment": lifecycle.confirm(context(), caller, payment_id, reference)}
 
 
 handler = api.handler

@@ -1,8 +1,7 @@
-"""POST /api/webhooks/stripe: provider events, signed; each event id is applied once."""
+"""POST /api/webhooks/stripe: provider events, signed; each event id is applied once (the inbox)."""
 
 import json
 import time
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Header, Request
@@ -15,26 +14,6 @@ from payments.service import webhooks
 from payments.settings import payments_settings
 
 api = OperationApi.declared("payments", "stripe_webhook")
-
-
-@cache
-def _apply_once() -> Any:
-    """``webhooks.handle`` behind Powertools idempotency, keyed on the provider's event id."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    cfg = payments_settings()
-    config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 24 * 3600)
-    persistence = DynamoDBPersistenceLayer(table_name=cfg.idempotency_table or "")
-
-    @idempotent_function(data_keyword_argument="event", config=config, persistence_store=persistence)
-    def apply(event: dict[str, Any]) -> str:
-        return webhooks.handle(context(), event)
-
-    return apply
 
 
 def webhook_secret() -> str:
@@ -57,9 +36,9 @@ async def stripe_webhook(
         event = json.loads(body)
     except ValueError:
         raise InvalidInput("the event is not JSON", code="MALFORMED_JSON") from None
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         raise InvalidInput("the event has no id", code="INVALID_EVENT")
-    return {"received": True, "outcome": _apply_once()(event=event)}
+    return {"received": True, "outcome": webhooks.receive(context(), event)}
 
 
 handler = api.handler

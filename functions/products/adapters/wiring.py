@@ -5,9 +5,11 @@ from __future__ import annotations
 from agora.cache import cache
 from agora.db import pool
 from agora.events import EventPublisher
-from agora.settings import settings
-from agora.uow import PostgresUnitOfWork
-from products.service.context import ProductCache, ProductsContext
+from products.adapters.cache import ProductCache
+from products.adapters.orders import OrdersService
+from products.adapters.unit_of_work import ProductsUnitOfWork
+from products.service.context import ProductsContext
+from products.settings import products_settings
 
 _context: ProductsContext | None = None
 
@@ -15,9 +17,12 @@ _context: ProductsContext | None = None
 def context() -> ProductsContext:
     global _context
     if _context is None:
-        publisher = EventPublisher(settings().event_bus_name)
+        cfg = products_settings()
+        publisher = EventPublisher(cfg.event_bus_name)
         _context = ProductsContext(
-            unit_of_work=lambda: PostgresUnitOfWork(pool(), publisher),
+            unit_of_work=lambda: ProductsUnitOfWork(pool(), publisher),
             cache=ProductCache(cache()),
+            orders=OrdersService(),
+            hold_s=cfg.reservation_hold_s,
         )
     return _context

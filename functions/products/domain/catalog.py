@@ -1,22 +1,19 @@
-"""Products, reviews and stock: the rules, without I/O."""
+"""Products and reviews: the rules, without I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from agora.errors import Conflict, InvalidInput, UnprocessableEntity
+from agora.errors import InvalidInput, UnprocessableEntity
+
+# The orders service's tests build reservation lines from here.
+from products.domain.stock import Line as Line
 
 CENT = Decimal("0.01")
-MAX_ITEMS_PER_RESERVATION = 100
-SORTS = {
-    "newest": "created_at DESC, id DESC",
-    "price_asc": "price ASC, id ASC",
-    "price_desc": "price DESC, id DESC",
-    "rating": "average_rating DESC, review_count DESC, id DESC",
-    "name": "name ASC, id ASC",
-}
+SORTS = ("newest", "price_asc", "price_desc", "rating", "name")
 # Spring-style `field,direction` spellings the tutorial's clients send.
 SORT_ALIASES = {
     "price": "price_asc",
@@ -27,6 +24,75 @@ SORT_ALIASES = {
     "averagerating,desc": "rating",
     "name,asc": "name",
 }
+CREATABLE = ("name", "description", "price", "category", "stock_quantity", "brand", "sku", "images")
+# What PUT /api/products/{id} may change; the stock only moves through PUT /api/products/{id}/stock.
+CHANGEABLE = ("name", "description", "price", "category", "brand", "sku", "images")
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    name: str
+    description: str
+    price: Decimal
+    category: str
+    stock_quantity: int
+    brand: str | None
+    sku: str | None
+    images: tuple[str, ...]
+    average_rating: Decimal
+    review_count: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_quantity > 0
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    name: str
+    description: str
+    price: Decimal
+    category: str
+    stock_quantity: int = 0
+    brand: str | None = None
+    sku: str | None = None
+    images: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> NewProduct:
+        unknown = set(fields) - set(CREATABLE)
+        if unknown:
+            raise UnprocessableEntity(f"unknown product fields: {', '.join(sorted(unknown))}")
+        values = {**fields, "images": tuple(fields.get("images") or ())}
+        product = cls(**values)
+        check_price(product.price)
+        if product.stock_quantity < 0:
+            raise UnprocessableEntity("the stock cannot be negative", code="INVALID_QUANTITY")
+        return product
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    product_id: int
+    user_id: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    brand: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    search: str | None = None
+    in_stock: bool = False
 
 
 def money(value: Decimal) -> Decimal:
@@ -40,77 +106,28 @@ def check_price(price: Decimal) -> Decimal:
     return price
 
 
-def sort_order(sort: str | None) -> str:
+def sort_key(sort: str | None) -> str:
+    """One of SORTS; the repository knows how each one orders."""
     key = (sort or "newest").strip().lower()
     key = SORT_ALIASES.get(key, key)
     if key not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", code="INVALID_SORT")
-    return SORTS[key]
+    return key
 
 
-@dataclass(frozen=True)
-class Line:
-    product_id: int
-    quantity: int
-
-
-def merge_lines(lines: Iterable[Line]) -> list[Line]:
-    """One line per product (quantities added), in product order: the lock order of a reservation."""
-    totals: dict[int, int] = {}
-    for line in lines:
-        if line.quantity < 1:
-            raise UnprocessableEntity("every quantity must be at least 1", code="INVALID_QUANTITY")
-        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
-    if not totals:
-        raise UnprocessableEntity("a reservation needs at least one item", code="EMPTY_RESERVATION")
-    if len(totals) > MAX_ITEMS_PER_RESERVATION:
-        raise UnprocessableEntity(f"at most {MAX_ITEMS_PER_RESERVATION} products per reservation")
-    return [Line(pid, qty) for pid, qty in sorted(totals.items())]
-
-
-@dataclass(frozen=True)
-class Stocked:
-    id: int
-    name: str
-    active: bool
-    stock_quantity: int
-
-
-class UnknownProducts(InvalidInput):
-    code = "UNKNOWN_PRODUCTS"
-
-
-class InsufficientStock(Conflict):
-    code = "INSUFFICIENT_STOCK"
-
-
-def check_reservable(lines: list[Line], found: dict[int, Stocked]) -> None:
-    """All or nothing: every product exists, is for sale and has the stock asked for."""
-    missing = [
-        line.product_id for line in lines if line.product_id not in found or not found[line.product_id].active
-    ]
-    if missing:
-        raise UnknownProducts("some products do not exist or are not for sale", product_ids=missing)
-    short = [
-        {
-            "product_id": line.product_id,
-            "name": found[line.product_id].name,
-            "requested": line.quantity,
-            "available": found[line.product_id].stock_quantity,
-        }
-        for line in lines
-        if found[line.product_id].stock_quantity < line.quantity
-    ]
-    if short:
-        names = ", ".join(
-            found[line.product_id].name
-            for line in lines
-            if found[line.product_id].stock_quantity < line.quantity
+def product_changes(product: Product, changes: dict[str, Any]) -> dict[str, Any]:
+    """The fields an update really changes.  A stock quantity is accepted only when it changes nothing."""
+    changes = dict(changes)
+    if "stock_quantity" in changes and changes.pop("stock_quantity") != product.stock_quantity:
+        raise UnprocessableEntity(
+            "the stock is changed by PUT /api/products/{id}/stock, not by updating the product",
+            code="STOCK_NOT_UPDATABLE",
         )
-        raise InsufficientStock(f"not enough stock for: {names}", products=short)
-
-
-def check_stock_change(current: int, delta: int) -> int:
-    if current + delta < 0:
-        raise InsufficientStock(f"the stock cannot go below zero (it is {current})")
-    return current + delta
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise UnprocessableEntity(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+    if "price" in changes:
+        check_price(changes["price"])
+    if "images" in changes:
+        changes["images"] = tuple(changes["images"])
+    return {name: value for name, value in changes.items() if getattr(product, name) != value}

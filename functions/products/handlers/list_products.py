@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from agora.http import OperationApi
-from products.adapters.repository import Filters
 from products.adapters.wiring import context
+from products.domain.catalog import Filters
 from products.handlers.contracts import Page, Size
 from products.service import catalog
 

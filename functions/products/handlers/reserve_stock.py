@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agora.internal import internal_handler
 from products.adapters.wiring import context
-from products.domain.catalog import MAX_ITEMS_PER_RESERVATION, Line
+from products.domain.stock import MAX_ITEMS_PER_RESERVATION, Line
 from products.service import stock
 
 

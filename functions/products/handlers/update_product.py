@@ -1,4 +1,4 @@
-"""PUT /api/products/{id}: change a product (admin)."""
+"""PUT /api/products/{id}: change a product (admin); its stock changes only through PUT .../stock."""
 
 from typing import Any
 

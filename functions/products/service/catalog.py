@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from agora.errors import Conflict, NotFound
 from agora.events import Envelope
-from products.adapters.repository import DuplicateReview, DuplicateSku, Filters, ProductRepository
-from products.domain.catalog import check_price, money, sort_order
+from products.domain.catalog import Filters, NewProduct, Product, money, product_changes, sort_key
 from products.service import views
 from products.service.context import ProductsContext
+from products.service.ports import DuplicateReview, DuplicateSku, Products
 
 LIST_LIMIT = 12
 
@@ -23,109 +23,116 @@ def _missing(product_id: int | str) -> NotFound:
     return NotFound(f"no product {product_id}", code="PRODUCT_NOT_FOUND")
 
 
+def _sku_taken() -> Conflict:
+    return Conflict("a product with this sku already exists", code="SKU_EXISTS")
+
+
 def list_products(
     ctx: ProductsContext, filters: Filters, sort: str | None, page: int, size: int
 ) -> dict[str, Any]:
-    order_by = sort_order(sort)
+    key = sort_key(sort)
     with ctx.unit_of_work() as uow:
-        rows, total = ProductRepository(uow.conn).search(filters, order_by, page * size, size)
-    return views.page([views.product(r) for r in rows], page, size, total)
+        found, total = uow.products.search(filters, key, page * size, size)
+    return views.page([views.product(p) for p in found], page, size, total)
 
 
 def _cached(
-    ctx: ProductsContext, key: str, load: Callable[[ProductRepository], dict[str, Any] | None], missing: str
+    ctx: ProductsContext,
+    by: Literal["id", "sku"],
+    value: int | str,
+    load: Callable[[Products], Product | None],
+    missing: str,
 ) -> dict[str, Any]:
     """A product view from the cache, or loaded from the database and cached."""
-    if cached := ctx.cache.get(key):
+    if cached := ctx.cache.get(by, value):
         return cached
     with ctx.unit_of_work() as uow:
-        row = load(ProductRepository(uow.conn))
-    if row is None:
+        product = load(uow.products)
+    if product is None:
         raise NotFound(missing, code="PRODUCT_NOT_FOUND")
-    view = views.product(row)
-    ctx.cache.put(key, view)
+    view = views.product(product)
+    ctx.cache.put(by, value, view)
     return view
 
 
 def get_product(ctx: ProductsContext, product_id: int) -> dict[str, Any]:
-    return _cached(ctx, f"id:{product_id}", lambda repo: repo.get(product_id), f"no product {product_id}")
+    return _cached(
+        ctx, "id", product_id, lambda products: products.get(product_id), f"no product {product_id}"
+    )
 
 
 def get_by_sku(ctx: ProductsContext, sku: str) -> dict[str, Any]:
-    return _cached(ctx, f"sku:{sku}", lambda repo: repo.get_by_sku(sku), f"no product with sku {sku}")
+    return _cached(ctx, "sku", sku, lambda products: products.get_by_sku(sku), f"no product with sku {sku}")
 
 
-def distinct_values(ctx: ProductsContext, column: str) -> list[str]:
+def distinct_values(ctx: ProductsContext, column: Literal["category", "brand"]) -> list[str]:
     with ctx.unit_of_work() as uow:
-        return ProductRepository(uow.conn).distinct(column)
+        return uow.products.distinct(column)
 
 
 def showcase(ctx: ProductsContext, sort: str, limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
     """The latest products in stock, or the top rated ones."""
     filters = Filters(in_stock=True) if sort == "newest" else Filters()
     with ctx.unit_of_work() as uow:
-        rows, _ = ProductRepository(uow.conn).search(filters, sort_order(sort), 0, limit)
-    return [views.product(r) for r in rows]
+        found, _ = uow.products.search(filters, sort_key(sort), 0, limit)
+    return [views.product(p) for p in found]
 
 
 def batch(ctx: ProductsContext, ids: list[int]) -> list[dict[str, Any]]:
     with ctx.unit_of_work() as uow:
-        return [views.product(r) for r in ProductRepository(uow.conn).by_ids(ids)]
+        return [views.product(p) for p in uow.products.by_ids(ids)]
 
 
 def create_product(ctx: ProductsContext, fields: dict[str, Any]) -> dict[str, Any]:
-    check_price(fields["price"])
+    """The product, its initial stock in the ledger and product.created commit together."""
+    new = NewProduct.of(fields)
     try:
         with ctx.unit_of_work() as uow:
-            row = ProductRepository(uow.conn).insert(fields)
+            product = uow.products.add(new)
             uow.emit(
                 _event(
                     "product.created",
                     {
-                        "product_id": row["id"],
-                        "name": row["name"],
-                        "sku": row["sku"],
-                        "category": row["category"],
-                        "price": str(row["price"]),
-                        "stock_quantity": row["stock_quantity"],
+                        "product_id": product.id,
+                        "name": product.name,
+                        "sku": product.sku,
+                        "category": product.category,
+                        "price": str(product.price),
+                        "stock_quantity": product.stock_quantity,
                     },
                 )
             )
     except DuplicateSku:
-        raise Conflict("a product with this sku already exists", code="SKU_EXISTS") from None
-    return views.product(row)
+        raise _sku_taken() from None
+    return views.product(product)
 
 
 def update_product(ctx: ProductsContext, product_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    if "price" in changes:
-        check_price(changes["price"])
+    """Change the catalog fields; the stock has its own operation (PUT /api/products/{id}/stock)."""
     try:
         with ctx.unit_of_work() as uow:
-            repo = ProductRepository(uow.conn)
-            before = repo.lock(product_id)
+            before = uow.products.lock(product_id)
             if before is None:
                 raise _missing(product_id)
-            changed = sorted(k for k, v in changes.items() if before[k] != v)
-            row = repo.update(product_id, changes) if changed else before
-            assert row is not None
+            changed = product_changes(before, changes)
+            after = uow.products.update(product_id, changed) if changed else before
             if changed:
-                uow.emit(_event("product.updated", {"product_id": product_id, "changed": changed}))
+                uow.emit(_event("product.updated", {"product_id": product_id, "changed": sorted(changed)}))
     except DuplicateSku:
-        raise Conflict("a product with this sku already exists", code="SKU_EXISTS") from None
-    ctx.cache.forget(views.product(before))
-    return views.product(row)
+        raise _sku_taken() from None
+    ctx.cache.forget(before.id, before.sku)
+    return views.product(after)
 
 
 def delete_product(ctx: ProductsContext, product_id: int) -> None:
     """Soft delete: the product stops being listed or sold; its orders keep their snapshots."""
     with ctx.unit_of_work() as uow:
-        repo = ProductRepository(uow.conn)
-        row = repo.lock(product_id)
-        if row is None:
+        product = uow.products.lock(product_id)
+        if product is None:
             raise _missing(product_id)
-        repo.update(product_id, {"active": False})
+        uow.products.update(product_id, {"active": False})
         uow.emit(_event("product.deleted", {"product_id": product_id}))
-    ctx.cache.forget(views.product(row))
+    ctx.cache.forget(product.id, product.sku)
 
 
 def add_review(
@@ -134,23 +141,21 @@ def add_review(
     """The review and the product's new average commit together."""
     try:
         with ctx.unit_of_work() as uow:
-            repo = ProductRepository(uow.conn)
-            product = repo.lock(product_id)  # serialises concurrent reviews of one product
+            product = uow.products.lock(product_id)  # serialises concurrent reviews of one product
             if product is None:
                 raise _missing(product_id)
-            review = repo.add_review(product_id, user_id, rating, comment)
-            average, count = repo.rating_summary(product_id)
-            repo.set_rating(product_id, money(average), count)
+            review = uow.reviews.add(product_id, user_id, rating, comment)
+            average, count = uow.reviews.summary(product_id)
+            uow.products.set_rating(product_id, money(average), count)
     except DuplicateReview:
         raise Conflict("you have already reviewed this product", code="ALREADY_REVIEWED") from None
-    ctx.cache.forget(views.product(product))
+    ctx.cache.forget(product.id, product.sku)
     return views.review(review)
 
 
 def list_reviews(ctx: ProductsContext, product_id: int, page: int, size: int) -> dict[str, Any]:
     with ctx.unit_of_work() as uow:
-        repo = ProductRepository(uow.conn)
-        if repo.get(product_id) is None:
+        if uow.products.get(product_id) is None:
             raise _missing(product_id)
-        rows, total = repo.reviews(product_id, page * size, size)
-    return views.page([views.review(r) for r in rows], page, size, total)
+        found, total = uow.reviews.page(product_id, page * size, size)
+    return views.page([views.review(r) for r in found], page, size, total)

@@ -20,18 +20,21 @@ from users.adapters.tables import (
     EmailClaim,
     FamilyItem,
     Item,
+    LoginFailuresItem,
     OutboxItem,
     SessionItem,
     UserItem,
     email_key,
     family_key,
+    login_key,
     outbox_key,
     session_key,
+    sessions_partition,
     user_key,
 )
 from users.domain.model import Address, Preferences, User
 from users.domain.tokens import RefreshToken
-from users.service.ports import EmailTaken, StaleUser
+from users.service.ports import EmailTaken, Failures, StaleUser
 
 FAMILY_RECORD_TTL_S = 31 * 24 * 3600
 
@@ -211,6 +214,8 @@ class DynamoSessions:
     def issue(self, token: RefreshToken) -> None:
         SessionItem(
             *session_key(token.digest),
+            gsi1pk=sessions_partition(token.user_id),
+            gsi1sk=f"{token.family_id}#{token.digest}",
             user_id=token.user_id,
             family_id=token.family_id,
             expires_at=token.expires_at,
@@ -246,3 +251,60 @@ class DynamoSessions:
         FamilyItem(
             *family_key(family_id), revoked=True, expires=timedelta(seconds=FAMILY_RECORD_TTL_S)
         ).save()
+
+    def revoke_user(self, user_id: str) -> int:
+        """Revoke every session of the user; the count of sessions revoked."""
+        families = {item.family_id for item in SessionItem.by_kind.query(sessions_partition(user_id))}
+        for family_id in families:
+            self.revoke_family(family_id)
+        return len(families)
+
+
+class DynamoLoginAttempts:
+    """One item per key; every change is a single conditional update, so containers never lose a count."""
+
+    def failures(self, key: str, since: float) -> Failures | None:
+        try:
+            item = LoginFailuresItem.get(*login_key(key), consistent_read=True)
+        except LoginFailuresItem.DoesNotExist:
+            return None
+        # The TTL deletes late (up to days): the window is enforced here, not by the deletion.
+        if float(item.last_at) < since:
+            return None
+        return Failures(int(item.failed), float(item.last_at))
+
+    def record_failure(self, key: str, now: float, window_s: int) -> Failures:
+        item = LoginFailuresItem(*login_key(key))
+        expires = datetime.fromtimestamp(now + window_s, UTC)
+        cutoff = now - window_s
+        for _ in range(3):
+            try:
+                item.update(
+                    actions=[
+                        LoginFailuresItem.failed.add(1),
+                        LoginFailuresItem.last_at.set(now),
+                        LoginFailuresItem.expires.set(expires),
+                    ],
+                    condition=LoginFailuresItem.pk.does_not_exist() | (LoginFailuresItem.last_at >= cutoff),
+                )
+                return Failures(int(item.failed), float(item.last_at))
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+            try:  # the counter's window is over: start a new one, unless another container just did
+                item.update(
+                    actions=[
+                        LoginFailuresItem.failed.set(1),
+                        LoginFailuresItem.last_at.set(now),
+                        LoginFailuresItem.expires.set(expires),
+                    ],
+                    condition=LoginFailuresItem.last_at < cutoff,
+                )
+                return Failures(1, now)
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError(f"the failure counter {key} kept changing under three updates")
+
+    def reset(self, key: str) -> None:
+        LoginFailuresItem(*login_key(key)).delete()

@@ -1,4 +1,4 @@
-"""Password hashing (bcrypt), access-token signing (HS256, key from Secrets Manager), the denylist."""
+"""Password hashing (bcrypt), access-token signing (ES256, ring from Secrets Manager), the denylist."""
 
 from __future__ import annotations
 
@@ -29,20 +29,45 @@ class BcryptPasswords:
 
 
 class JwtSigner:
+    """ES256 with the ring's active key, named by its kid; the ring is cached like any secret."""
+
+    def __init__(self, ring_arn: str | None) -> None:
+        self.ring_arn = ring_arn
+
     def sign(self, claims: dict[str, Any]) -> str:
-        import jwt
+        from agora.identity import MisconfiguredAuth
+        from agora.keys import KeyRingError, parse_ring
+        from agora.secrets import secret_string
 
-        from agora.auth import ALGORITHM, signing_key
-
-        return jwt.encode(claims, signing_key(), algorithm=ALGORITHM)
+        if not self.ring_arn:
+            raise MisconfiguredAuth("no signing key is configured for this function")
+        try:
+            key = parse_ring(secret_string(self.ring_arn)).active(int(claims["iat"]))
+        except (KeyRingError, LookupError) as exc:
+            raise MisconfiguredAuth(f"no signing key can be used: {exc}") from None
+        return key.sign(claims)
 
 
 class RedisDenylist:
-    def deny(self, token_id: str, ttl_s: int) -> None:
-        from agora.auth import DENYLIST_PREFIX
-        from agora.cache import cache
+    """The shared denylist (``agora.identity``); an outage is logged, never raised at the caller."""
 
-        cache().set_flag(DENYLIST_PREFIX + token_id, ttl_s)
+    def deny(self, token_id: str, ttl_s: int) -> bool:
+        from agora.identity import DenylistUnavailable, denylist
+
+        try:
+            denylist().deny_token(token_id, ttl_s)
+        except DenylistUnavailable:
+            return False
+        return True
+
+    def deny_user(self, user_id: str, ttl_s: int) -> bool:
+        from agora.identity import DenylistUnavailable, denylist
+
+        try:
+            denylist().deny_user(user_id, ttl_s)
+        except DenylistUnavailable:
+            return False
+        return True
 
 
 class RedisProfileCache:

@@ -2,9 +2,10 @@
 
 USER#<id>        PROFILE   the account (gsi1: USERS / <created_at>#<id>, for the admin listing)
 EMAIL#<email>    EMAIL     the claim that makes an email unique (written in the same transaction)
-SESSION#<sha256> REFRESH   one refresh token, by its digest
+SESSION#<sha256> REFRESH   one refresh token, by its digest (gsi1: SESSIONS#<user id> / <family>#<sha256>)
 FAMILY#<id>      FAMILY    one login session (a chain of rotated refresh tokens)
 OUTBOX#<id>      OUTBOX    an event written with the change (gsi1: OUTBOX / <created_at>) until published
+LOGIN#<key>      FAILURES  failed logins of an account (sha256 of the email) or a client IP (TTL)
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class EmailClaim(Item):
 
 
 class SessionItem(Item):
+    # Listed per user, so that deleting an account can revoke every one of its sessions.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_kind = ByKind()
     user_id = UnicodeAttribute()
     family_id = UnicodeAttribute()
     expires_at = NumberAttribute()
@@ -86,6 +91,16 @@ class OutboxItem(Item):
     envelope = UnicodeAttribute()
 
 
+class LoginFailuresItem(Item):
+    failed = NumberAttribute(default=0)
+    last_at = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
+
+
+def login_key(key: str) -> tuple[str, str]:
+    return f"LOGIN#{key}", "FAILURES"
+
+
 def user_key(user_id: str) -> tuple[str, str]:
     return f"USER#{user_id}", "PROFILE"
 
@@ -96,6 +111,10 @@ def email_key(email: str) -> tuple[str, str]:
 
 def session_key(digest: str) -> tuple[str, str]:
     return f"SESSION#{digest}", "REFRESH"
+
+
+def sessions_partition(user_id: str) -> str:
+    return f"SESSIONS#{user_id}"
 
 
 def family_key(family_id: str) -> tuple[str, str]:

@@ -13,8 +13,11 @@ import secrets
 from dataclasses import dataclass
 
 from agora.errors import Unauthorized
+from agora.identity import LEEWAY_S
 
 ACCESS_TOKEN_TTL_S = 15 * 60
+# Verifiers accept a token this long past its expiry (clock skew): a denial outlives it by as much.
+TOKEN_LEEWAY_S = LEEWAY_S
 REFRESH_TOKEN_TTL_S = 30 * 24 * 3600
 REFRESH_TOKEN_BYTES = 32
 

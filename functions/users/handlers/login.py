@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from fastapi import Request
+
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.handlers.contracts import LoginRequest
@@ -12,8 +14,19 @@ api = OperationApi.declared("users", "login")
 
 
 @api.endpoint()
-def login(body: LoginRequest) -> dict[str, Any]:
-    return session_body("Login successful", accounts.login(context(), body.email, body.password))
+def login(body: LoginRequest, request: Request) -> dict[str, Any]:
+    session = accounts.login(context(), body.email, body.password, source_ip(request))
+    return session_body("Login successful", session)
+
+
+def source_ip(request: Request) -> str:
+    """The caller's IP as API Gateway saw it (Mangum's ``aws.event``); the socket peer elsewhere."""
+    ip: object = request.scope.get("aws.event")
+    for field in ("requestContext", "identity", "sourceIp"):
+        ip = ip.get(field) if isinstance(ip, dict) else None
+    if isinstance(ip, str) and ip:
+        return ip
+    return request.client.host if request.client else "unknown"
 
 
 handler = api.handler

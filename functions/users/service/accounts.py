@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from agora.errors import Conflict, Unauthorized
+from agora.errors import Conflict, Unauthorized, UnprocessableEntity
 from agora.events import Envelope
 from users.domain.model import User, check_password, normalize_email
 from users.domain.tokens import (
     ACCESS_TOKEN_TTL_S,
     REFRESH_TOKEN_TTL_S,
+    TOKEN_LEEWAY_S,
     RefreshToken,
     TokenReuse,
     check_usable,
     new_refresh_token,
     token_digest,
 )
+from users.service import throttling
 from users.service.context import UsersContext
 from users.service.ports import EmailTaken
 from users.service.views import summary
@@ -83,14 +85,19 @@ def _event_fields(user: User) -> dict[str, str]:
     return {"email": view["email"], "first_name": view["firstName"], "last_name": view["lastName"]}
 
 
-def login(ctx: UsersContext, email: str, password: str) -> Session:
+def login(ctx: UsersContext, email: str, password: str, source_ip: str = "unknown") -> Session:
     try:
-        user = ctx.users.get_by_email(normalize_email(email))
-    except Exception:  # an impossible email simply matches no one
-        user = None
+        email, possible = normalize_email(email), True
+    except UnprocessableEntity:  # an impossible email simply matches no one, and is throttled alike
+        email, possible = email.strip().lower(), False
+    now = ctx.clock()
+    throttling.check(ctx.login_attempts, ctx.login_policy, email, source_ip, now)
+    user = ctx.users.get_by_email(email) if possible else None
     # verify() always runs a full bcrypt round, so a wrong email costs what a wrong password costs.
     if not ctx.passwords.verify(password, user.password_hash if user else None) or user is None:
+        throttling.failed(ctx.login_attempts, ctx.login_policy, email, source_ip, now)
         raise Unauthorized("the email or password is wrong", code="INVALID_CREDENTIALS")
+    throttling.succeeded(ctx.login_attempts, email)
     return _start_session(ctx, user)
 
 
@@ -115,38 +122,51 @@ def refresh(ctx: UsersContext, raw_refresh_token: str) -> Session:
 
 def logout(ctx: UsersContext, token_id: str, token_expires_at: int, family_id: str | None) -> None:
     """Denylist the access token until it would expire, and revoke its session's refresh tokens."""
-    ctx.denylist.deny(token_id, max(0, token_expires_at - int(ctx.clock())) + 1)
+    ctx.denylist.deny(token_id, max(0, token_expires_at - int(ctx.clock())) + TOKEN_LEEWAY_S)
     if family_id:
         ctx.sessions.revoke_family(family_id)
 
 
+class AdminEmailTaken(Exception):
+    """The admin email belongs to an account that is not an admin; the seed never promotes one."""
+
+    def __init__(self, email: str, user_id: str | None) -> None:
+        holder = f"account {user_id}" if user_id else "another account"
+        super().__init__(
+            f"{email} already belongs to {holder}, which is not an admin; the seed never promotes an "
+            f"existing account (anyone may register any email). Delete that account, or choose another "
+            f"admin email, then seed again."
+        )
+        self.email = email
+        self.user_id = user_id
+
+
 def ensure_admin(ctx: UsersContext, email: str, password: str) -> User:
-    """Create the admin account, or promote the existing account with that email.  Idempotent."""
+    """Create the admin account unless it exists.  Idempotent; an account that merely holds the email
+    (registered before the seed ran) is refused, never promoted."""
     email = normalize_email(email)
     check_password(password)
     existing = ctx.users.get_by_email(email)
-    if existing is not None:
-        if existing.role != "admin":
-            promoted = replace(existing, role="admin", updated_at=ctx.now_iso(), version=existing.version + 1)
-            event = Envelope.new("users", "user.updated", {"user_id": existing.id, "changed": ["role"]})
-            ctx.users.update(existing, promoted, [event])
+    if existing is None:
+        now = ctx.now_iso()
+        admin = User(
+            id=ctx.new_id(),
+            email=email,
+            password_hash=ctx.passwords.hash(password),
+            first_name="Agora",
+            last_name="Admin",
+            role="admin",
+            created_at=now,
+            updated_at=now,
+        )
+        event = Envelope.new("users", "user.created", {"user_id": admin.id, **_event_fields(admin)})
+        try:
+            ctx.users.create(admin, [event])
+        except EmailTaken:
+            existing = ctx.users.get_by_email(email)  # a registration took the email meanwhile
+        else:
             ctx.outbox.flush()
-            ctx.cache.forget(existing.id)
-            return promoted
-        return existing
-    now = ctx.now_iso()
-    admin = User(
-        id=ctx.new_id(),
-        email=email,
-        password_hash=ctx.passwords.hash(password),
-        first_name="Agora",
-        last_name="Admin",
-        role="admin",
-        created_at=now,
-        updated_at=now,
-    )
-    ctx.users.create(
-        admin, [Envelope.new("users", "user.created", {"user_id": admin.id, **_event_fields(admin)})]
-    )
-    ctx.outbox.flush()
-    return admin
+            return admin
+    if existing is None or existing.role != "admin":
+        raise AdminEmailTaken(email, existing.id if existing else None)
+    return existing

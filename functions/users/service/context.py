@@ -8,7 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from users.service.ports import Denylist, Outbox, PasswordHasher, ProfileCache, Sessions, TokenSigner, Users
+from users.service.ports import (
+    Denylist,
+    LoginAttempts,
+    Outbox,
+    PasswordHasher,
+    ProfileCache,
+    Sessions,
+    TokenSigner,
+    Users,
+)
+from users.service.throttling import LoginPolicy
 
 
 def utc_now_iso() -> str:
@@ -24,6 +34,8 @@ class UsersContext:
     denylist: Denylist
     cache: ProfileCache
     outbox: Outbox
+    login_attempts: LoginAttempts
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     clock: Callable[[], float] = time.time
     now_iso: Callable[[], str] = utc_now_iso
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))

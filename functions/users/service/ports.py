@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agora.events import Envelope
+from agora.keys import SigningRing
 from users.domain.model import User
 from users.domain.tokens import RefreshToken
 
@@ -33,6 +35,26 @@ class Sessions(Protocol):
     def spend(self, digest: str) -> bool: ...
     def family_revoked(self, family_id: str) -> bool: ...
     def revoke_family(self, family_id: str) -> None: ...
+    def revoke_user(self, user_id: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Failed logins counted under one key, and when the last one happened (epoch seconds)."""
+
+    count: int
+    last_at: float
+
+
+class LoginAttempts(Protocol):
+    """Failed-login counters shared by every container; each update is atomic."""
+
+    def failures(self, key: str, since: float) -> Failures | None:
+        """The counter, unless its last failure is older than ``since`` (then it is forgotten)."""
+        ...
+
+    def record_failure(self, key: str, now: float, window_s: int) -> Failures: ...
+    def reset(self, key: str) -> None: ...
 
 
 class PasswordHasher(Protocol):
@@ -45,7 +67,10 @@ class TokenSigner(Protocol):
 
 
 class Denylist(Protocol):
-    def deny(self, token_id: str, ttl_s: int) -> None: ...
+    """Each returns False when the denial could not be recorded (Redis down)."""
+
+    def deny(self, token_id: str, ttl_s: int) -> bool: ...
+    def deny_user(self, user_id: str, ttl_s: int) -> bool: ...
 
 
 class ProfileCache(Protocol):
@@ -56,3 +81,11 @@ class ProfileCache(Protocol):
 
 class Outbox(Protocol):
     def flush(self) -> None: ...
+
+
+class KeyStore(Protocol):
+    """The signing ring (users only) and the public key set derived from it (every service)."""
+
+    def load(self) -> SigningRing: ...
+    def save(self, ring: SigningRing) -> None: ...
+    def publish(self, public_set: dict[str, Any]) -> None: ...

@@ -6,10 +6,12 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from agora.auth import Principal
 from agora.errors import Conflict, NotFound
 from agora.events import Envelope
+from agora.identity import Principal
+from agora.observability import logger
 from users.domain.model import Address, User, apply_changes, ensure_can_access, normalize_email
+from users.domain.tokens import ACCESS_TOKEN_TTL_S, TOKEN_LEEWAY_S
 from users.service.context import UsersContext
 from users.service.ports import EmailTaken, StaleUser
 from users.service.views import profile
@@ -61,6 +63,7 @@ def update_profile(
 
 
 def delete_user(ctx: UsersContext, caller: Principal, user_id: str) -> None:
+    """Delete the account, and with it every way back in: its sessions and its live access tokens."""
     user = _load(ctx, caller, user_id)
     try:
         ctx.users.delete(user, [Envelope.new("users", "user.deleted", {"user_id": user.id})])
@@ -68,6 +71,14 @@ def delete_user(ctx: UsersContext, caller: Principal, user_id: str) -> None:
         raise NotFound("no such user", code="USER_NOT_FOUND") from None
     finally:
         ctx.cache.forget(user.id)
+    # Every token issued to the account, whoever holds it, until the last of them would have expired.
+    denied = ctx.denylist.deny_user(user.id, ACCESS_TOKEN_TTL_S + TOKEN_LEEWAY_S)
+    if caller.user_id == user.id:
+        remaining = max(0, caller.expires_at - int(ctx.clock()))
+        denied = ctx.denylist.deny(caller.token_id, remaining + TOKEN_LEEWAY_S) and denied
+    if not denied:
+        logger().warning("deleted user's tokens not denylisted: Redis is down", extra={"user_id": user.id})
+    ctx.sessions.revoke_user(user.id)
     ctx.outbox.flush()
 
 

@@ -9,15 +9,19 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from agora import migrate
-from agora.auth import Principal
 from agora.cache import Cache
 from agora.events import EventPublisher
-from agora.uow import PostgresUnitOfWork
+from agora.identity import Principal
+from orders.adapters.cache import RedisOrderViews
 from orders.adapters.products import _refusal
-from orders.service.context import OrderCache, OrdersContext
+from orders.adapters.unit_of_work import OrdersUnitOfWork
+from orders.domain.orders import ReservedLine
+from orders.service.context import OrdersContext
+from products.adapters.cache import ProductCache
+from products.adapters.unit_of_work import ProductsUnitOfWork
 from products.domain.catalog import Line
 from products.service import catalog, stock
-from products.service.context import ProductCache, ProductsContext
+from products.service.context import ProductsContext
 from tests.integration.products.conftest import Bus
 
 
@@ -38,7 +42,10 @@ class InProcessProducts:
             answer = stock.reserve(self.ctx, order_id, [Line(i["product_id"], i["quantity"]) for i in items])
         except AgoraError as exc:
             raise _refusal(InternalRefusal(problem_from(exc))) from None
-        return answer["items"]
+        return [
+            ReservedLine(i["product_id"], i["name"], i["sku"], Decimal(i["unit_price"]), i["quantity"])
+            for i in answer["items"]
+        ]
 
     def release(self, order_id):
         stock.release(self.ctx, order_id)
@@ -68,14 +75,14 @@ def shop(database, second_database, redis_url):
         ConnectionPool(second_database, min_size=1, max_size=40, open=True) as products_pool,
     ):
         products = ProductsContext(
-            unit_of_work=lambda: PostgresUnitOfWork(products_pool, publisher),
-            cache=ProductCache(Cache(redis_url)),
+            unit_of_work=lambda: ProductsUnitOfWork(products_pool, publisher),
+            cache=ProductCache(Cache(redis_url, namespace=f"test-{uuid.uuid4().hex}:")),
         )
         gateway = InProcessProducts(products)
         orders = OrdersContext(
-            unit_of_work=lambda: PostgresUnitOfWork(orders_pool, publisher),
+            unit_of_work=lambda: OrdersUnitOfWork(orders_pool, publisher),
             products=gateway,
-            cache=OrderCache(Cache(redis_url)),
+            cache=RedisOrderViews(Cache(redis_url, namespace=f"test-{uuid.uuid4().hex}:")),
         )
         yield orders, products, gateway, bus
 

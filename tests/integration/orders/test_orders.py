@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
+from agora import faults, migrate
 from agora.errors import AgoraError, Conflict, Forbidden, InvalidInput, NotFound, UnprocessableEntity
 from agora.events import Envelope
 from orders.service import checkout, manage
-from products.service import catalog
+from orders.service.sweeper import sweep
+from products.service import catalog, stock
 from tests.integration.orders.conftest import new_product, order_request, principal
 
 
@@ -96,16 +100,35 @@ def test_idempotency_key_gives_one_order_and_refuses_another_body(shop):
     assert stock_of(products, product["id"]) == 3
 
 
-def test_a_failed_store_releases_the_reservation(shop, monkeypatch):
-    orders, products, _, _ = shop
+def test_a_failed_store_keeps_the_reservation_for_the_retry_and_sells_nothing_twice(shop):
+    # Stock 3, one sold; the store step of an order of 2 fails after the reservation; the same key again.
+    orders, products, _, bus = shop
+    product = new_product(products, stock_quantity=3)
+    checkout.place_order(orders, principal("first"), order_request(product["id"], 1), None)
+    with faults.armed("orders.checkout.before_store_commit", "error"), pytest.raises(faults.InjectedFault):
+        checkout.place_order(orders, principal(), order_request(product["id"], 2), "K")
+    assert stock_of(products, product["id"]) == 0
+    retried = checkout.place_order(orders, principal(), order_request(product["id"], 2), "K")
+    assert (retried["status"], stock_of(products, product["id"])) == ("pending", 0)
+    with pytest.raises(Conflict) as sold_out:
+        checkout.place_order(orders, principal(), order_request(product["id"], 1), None)
+    assert sold_out.value.code == "INSUFFICIENT_STOCK"
+    assert [e.type for e in bus.published].count("order.created") == 2
+
+
+def test_an_abandoned_checkout_is_failed_by_the_sweep_and_its_stock_released(shop):
+    orders, products, _, bus = shop
     product = new_product(products, stock_quantity=4)
-
-    def broken_store(*args, **kwargs):
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(checkout, "_store", broken_store)
-    with pytest.raises(RuntimeError):
+    with faults.armed("orders.checkout.after_reserve", "crash"), pytest.raises(faults.InjectedCrash):
         checkout.place_order(orders, principal(), order_request(product["id"], 3), None)
+    assert stock_of(products, product["id"]) == 1
+    assert sweep(orders).abandoned == 0
+    later = orders.now() + timedelta(minutes=3)
+    orders.now = lambda: later
+    assert sweep(orders).abandoned == 1
+    cancelled = [e for e in bus.published if e.type == "order.cancelled"]
+    assert [e.data["reason"] for e in cancelled] == ["checkout_abandoned"]
+    stock.release(products, cancelled[0].data["order_id"])  # what the products consumer does with it
     assert stock_of(products, product["id"]) == 4
 
 
@@ -173,17 +196,73 @@ def test_payment_events_move_the_payment_status(shop):
     orders, products, _, _ = shop
     order = checkout.place_order(orders, principal("owner"), order_request(new_product(products)["id"]), None)
     manage.get_order(orders, principal("owner"), order["id"])  # cached now
-    payment = {
-        "payment_id": "6f1c1b9e-1d7e-4b0e-8c59-0d0f3b7e0a11",
+    payment = _payment_of(order)
+    manage.apply_payment_event(
+        orders, Envelope.new("payments", "payment.completed", {**payment, "sequence": 2})
+    )
+    paid = manage.get_order(orders, principal("owner"), order["id"])
+    assert (paid["payment_status"], paid["status"]) == ("completed", "confirmed")
+    assert paid["payments"][0]["status"] == "completed"
+    partial = {**payment, "sequence": 3, "fully_refunded": False}
+    manage.apply_payment_event(orders, Envelope.new("payments", "payment.refunded", partial))
+    assert manage.get_order(orders, principal("owner"), order["id"])["payment_status"] == "partially_refunded"
+    stale = Envelope.new("payments", "payment.completed", {**payment, "sequence": 2})
+    manage.apply_payment_event(orders, stale)
+    assert manage.get_order(orders, principal("owner"), order["id"])["payment_status"] == "partially_refunded"
+
+
+def _payment_of(order):
+    return {
+        "payment_id": str(uuid.uuid4()),
         "order_id": order["id"],
         "amount": str(order["total_amount"]),
         "currency": "USD",
         "method": "card",
         "provider": "stripe",
     }
-    manage.apply_payment_event(orders, Envelope.new("payments", "payment.completed", payment))
+
+
+def test_a_payment_event_applies_once_whichever_delivery_comes_first(shop):
+    orders, products, _, bus = shop
+    order = checkout.place_order(orders, principal("owner"), order_request(new_product(products)["id"]), None)
+    event = Envelope.new("payments", "payment.completed", _payment_of(order))
+    # The direct delivery and the queue's, racing; then a redelivery.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        applied = list(pool.map(lambda _: manage.apply_payment_event(orders, event), range(6)))
+    assert sorted(applied) == [False] * 5 + [True]
+    assert manage.apply_payment_event(orders, event) is False
     paid = manage.get_order(orders, principal("owner"), order["id"])
-    assert (paid["payment_status"], paid["status"]) == ("completed", "confirmed")
-    assert paid["payments"][0]["status"] == "completed"
-    manage.apply_payment_event(orders, Envelope.new("payments", "payment.refunded", payment))
-    assert manage.get_order(orders, principal("owner"), order["id"])["payment_status"] == "refunded"
+    assert (paid["payment_status"], len(paid["payments"])) == ("completed", 1)
+    updates = [e for e in bus.published if e.type == "order.updated" and e.data["order_id"] == order["id"]]
+    assert len(updates) == 1
+
+
+def test_only_the_payments_service_moves_payment_status(shop):
+    orders, products, _, _ = shop
+    order = checkout.place_order(orders, principal("owner"), order_request(new_product(products)["id"]), None)
+    forged = Envelope.new("orders", "payment.completed", _payment_of(order))
+    with pytest.raises(UnprocessableEntity):
+        manage.apply_payment_event(orders, forged)
+    assert manage.get_order(orders, principal("owner"), order["id"])["payment_status"] == "pending"
+
+
+def test_the_audit_passes_after_the_flows_and_names_what_breaks(shop, database, second_database):
+    import psycopg
+
+    from tools.dev.audit import audit
+
+    orders, products, _, _ = shop
+    product = new_product(products, stock_quantity=5)
+    kept = checkout.place_order(orders, principal(), order_request(product["id"], 2), None)
+    dropped = checkout.place_order(orders, principal(), order_request(product["id"], 1), None)
+    manage.cancel_order(orders, principal(), dropped["id"], None)
+    # Payments' tables live beside orders' here: the audit reads each service's own.
+    migrate.apply(database, "payments")
+    dbs = {"products": second_database, "orders": database, "payments": database}
+    report = audit(dbs, grace_s=0)
+    assert report.violations == [], report.violations
+    assert len(report.checked) == 7
+    with psycopg.connect(second_database, autocommit=True) as conn:
+        conn.execute("UPDATE reservations SET state = 'released' WHERE order_id = %s", (kept["id"],))
+    broken = audit(dbs, grace_s=0).violations
+    assert any(f"pending order {kept['id']} holds no reservation" in v for v in broken), broken

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from agora.errors import Conflict, InvalidInput, NotFound, UnprocessableEntity
-from products.adapters.repository import Filters
+from products.domain.catalog import Filters
 from products.service import catalog
 from tests.integration.products.conftest import product_fields
 
@@ -16,11 +16,11 @@ def test_create_get_update_delete_with_events_and_cache(ctx):
     created = catalog.create_product(ctx, product_fields(name="Aurora 14"))
     assert created["price"] == 999.99
     assert catalog.get_product(ctx, created["id"])["name"] == "Aurora 14"
-    assert ctx.cache.get(f"id:{created['id']}") is not None
+    assert ctx.cache.get("id", created["id"]) is not None
 
     updated = catalog.update_product(ctx, created["id"], {"price": Decimal("899.00"), "name": "Aurora 14"})
     assert updated["price"] == 899
-    assert ctx.cache.get(f"id:{created['id']}") is None, "a write drops the cached product"
+    assert ctx.cache.get("id", created["id"]) is None, "a write drops the cached product"
     assert catalog.get_product(ctx, created["id"])["price"] == 899
 
     catalog.delete_product(ctx, created["id"])

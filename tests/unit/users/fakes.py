@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import jwt
-
 from agora.events import Envelope
+from agora.keys import KeySet, SigningRing
 from users.domain.model import User
 from users.domain.tokens import RefreshToken
 from users.service.context import UsersContext
-from users.service.ports import EmailTaken, StaleUser
+from users.service.ports import EmailTaken, Failures, StaleUser
 
-KEY = "fake-signing-key-" + "x" * 40
+# One ES256 key, active since the epoch, and the public key set a verifier would load for it.
+RING = SigningRing().with_new_key(active_from=0)
+KEYS = KeySet.from_jwks(RING.public_set())
 
 
 class FakeUsers:
@@ -89,6 +90,11 @@ class FakeSessions:
     def revoke_family(self, family_id: str) -> None:
         self.revoked.add(family_id)
 
+    def revoke_user(self, user_id: str) -> int:
+        families = {t.family_id for t in self.tokens.values() if t.user_id == user_id}
+        self.revoked |= families
+        return len(families)
+
 
 class PlainPasswords:
     """Reversible stand-in for bcrypt that still counts how often a hash was checked."""
@@ -105,16 +111,33 @@ class PlainPasswords:
 
 
 class Signer:
+    def __init__(self, ring: SigningRing = RING) -> None:
+        self.ring = ring
+
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, KEY, algorithm="HS256")
+        return self.ring.active(claims["iat"]).sign(claims)
 
 
 class Denylist:
+    """Records what was denied; ``down`` makes it refuse as Redis would when unreachable."""
+
     def __init__(self) -> None:
         self.denied: dict[str, int] = {}
+        self.denied_users: dict[str, int] = {}
+        self.down = False
 
-    def deny(self, token_id: str, ttl_s: int) -> None:
-        self.denied[token_id] = ttl_s
+    def deny(self, token_id: str, ttl_s: int) -> bool:
+        if not self.down:
+            self.denied[token_id] = ttl_s
+        return not self.down
+
+    def deny_user(self, user_id: str, ttl_s: int) -> bool:
+        if not self.down:
+            self.denied_users[user_id] = ttl_s
+        return not self.down
+
+    def is_revoked(self, principal: Any) -> bool:
+        return principal.token_id in self.denied or principal.user_id in self.denied_users
 
 
 class DictCache:
@@ -159,5 +182,23 @@ def fake_context() -> UsersContext:
         denylist=Denylist(),
         cache=DictCache(),
         outbox=Outbox(),
+        login_attempts=FakeLoginAttempts(),
         clock=clock,
     )
+
+
+class FakeLoginAttempts:
+    def __init__(self) -> None:
+        self.counters: dict[str, Failures] = {}
+
+    def failures(self, key: str, since: float) -> Failures | None:
+        found = self.counters.get(key)
+        return found if found and found.last_at >= since else None
+
+    def record_failure(self, key: str, now: float, window_s: int) -> Failures:
+        current = self.failures(key, now - window_s)
+        self.counters[key] = Failures((current.count if current else 0) + 1, now)
+        return self.counters[key]
+
+    def reset(self, key: str) -> None:
+        self.counters.pop(key, None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from agora.auth import verify
 from agora.errors import Conflict, Unauthorized, UnprocessableEntity
-from tests.unit.users.fakes import KEY, fake_context
+from agora.identity import verify
+from tests.unit.users.fakes import KEYS, RING, fake_context
 from users.domain.tokens import ACCESS_TOKEN_TTL_S, REFRESH_TOKEN_TTL_S, token_digest
 from users.service import accounts
 
@@ -39,11 +39,12 @@ def test_register_normalises_the_email_hashes_the_password_and_emits_user_create
 
 def test_the_access_token_carries_the_agreed_claims_and_lives_15_minutes(ctx):
     session = registered(ctx)
-    claims = jwt.decode(session.token, KEY, algorithms=["HS256"])
+    assert jwt.get_unverified_header(session.token) == {"alg": "ES256", "typ": "JWT", "kid": RING.keys[0].kid}
+    claims = jwt.decode(session.token, KEYS.key(RING.keys[0].kid), algorithms=["ES256"])
     assert {"sub", "email", "role", "jti", "iat", "exp", "sid"} <= set(claims)
     assert claims["exp"] - claims["iat"] == ACCESS_TOKEN_TTL_S
     assert claims["role"] == "user"
-    assert verify(session.token, KEY).user_id == session.user.id
+    assert verify(session.token, KEYS).user_id == session.user.id
 
 
 def test_the_same_email_in_another_case_is_a_conflict(ctx):
@@ -109,21 +110,45 @@ def test_only_digests_of_refresh_tokens_are_stored(ctx):
 
 def test_logout_denylists_the_access_token_until_it_expires_and_ends_the_session(ctx):
     session = registered(ctx)
-    principal = verify(session.token, KEY)
+    principal = verify(session.token, KEYS)
     ctx.clock.now += 60
     accounts.logout(ctx, principal.token_id, principal.expires_at, principal.session_id)
-    assert ctx.denylist.denied[principal.token_id] == principal.expires_at - int(ctx.clock.now) + 1
+    # A verifier accepts a token up to 5 s past its expiry: the denial outlives it by as much.
+    assert ctx.denylist.denied[principal.token_id] == principal.expires_at - int(ctx.clock.now) + 5
     with pytest.raises(Unauthorized):
         accounts.refresh(ctx, session.refresh_token)
 
 
-def test_ensure_admin_creates_once_and_promotes_an_existing_account(ctx):
+def test_ensure_admin_creates_the_admin_once(ctx):
     admin = accounts.ensure_admin(ctx, "root@example.com", "admin password")
     assert admin.role == "admin"
-    assert accounts.ensure_admin(ctx, "root@example.com", "admin password").id == admin.id
-    user = registered(ctx).user
-    promoted = accounts.ensure_admin(ctx, user.email, "whatever pass")
-    assert (promoted.id, promoted.role) == (user.id, "admin")
+    assert accounts.ensure_admin(ctx, "ROOT@example.com", "admin password").id == admin.id
+    assert [e.type for e in ctx.users.events] == ["user.created"]
+
+
+def test_ensure_admin_never_promotes_an_account_that_took_the_email_first(ctx):
+    squatter = registered(ctx, email="root@example.com").user
+    with pytest.raises(accounts.AdminEmailTaken) as taken:
+        accounts.ensure_admin(ctx, "root@example.com", "admin password")
+    message = str(taken.value)
+    assert squatter.id in message
+    assert "Delete that account" in message and "choose another admin email" in message
+    assert ctx.users.get(squatter.id).role == "user"
+    assert [e.type for e in ctx.users.events] == ["user.created"]
+
+
+def test_ensure_admin_refuses_when_a_registration_wins_the_race_for_the_email(ctx):
+    original_create = ctx.users.create
+
+    def registration_first(user, events):
+        ctx.users.create = original_create
+        registered(ctx, email="root@example.com")
+        original_create(user, events)
+
+    ctx.users.create = registration_first
+    with pytest.raises(accounts.AdminEmailTaken):
+        accounts.ensure_admin(ctx, "root@example.com", "admin password")
+    assert all(u.role == "user" for u in ctx.users.by_id.values())
 
 
 def test_every_user_event_matches_its_published_schema(ctx):
@@ -132,7 +157,7 @@ def test_every_user_event_matches_its_published_schema(ctx):
 
     import jsonschema
 
-    from agora.auth import Principal
+    from agora.identity import Principal
     from users.service import profiles
 
     schemas = Path(__file__).resolve().parents[3] / "events" / "schemas"

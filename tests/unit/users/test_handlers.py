@@ -8,16 +8,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agora import auth
-from tests.unit.users.fakes import KEY, fake_context
+from agora.identity import DenylistUnavailable
+from tests.unit.users.fakes import KEYS, fake_context
 from users.adapters import wiring
 
 
 @pytest.fixture
 def ctx(monkeypatch):
     context = fake_context()
+
+    def is_revoked(principal):
+        if context.denylist.down:
+            raise DenylistUnavailable("the token denylist cannot be read")
+        return context.denylist.is_revoked(principal)
+
     monkeypatch.setattr(wiring, "_context", context)
-    monkeypatch.setattr(auth, "signing_key", lambda: KEY)
-    monkeypatch.setattr(auth, "is_revoked", lambda jti: jti in context.denylist.denied)
+    monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
+    monkeypatch.setattr(auth, "is_revoked", is_revoked)
     return context
 
 
@@ -127,3 +134,74 @@ def test_update_refuses_nulls_for_required_fields_and_unknown_fields(ctx):
     for body in ({"firstName": None}, {"password": "new password"}, {"preferences": {"theme": "blue"}}):
         response = client("update_user").put(url, json=body, headers=bearer(ada["token"]))
         assert (response.status_code, response.json()["code"]) == (422, "VALIDATION_FAILED"), body
+
+
+def test_the_jwks_document_is_public_cacheable_and_holds_public_keys_only(ctx, monkeypatch):
+    from users.handlers import jwks
+
+    monkeypatch.setattr(jwks, "public_keys", lambda: KEYS)
+    response = client("jwks").get("/api/auth/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=300"
+    (key,) = response.json()["keys"]
+    assert {key["kty"], key["crv"], key["alg"], key["use"]} == {"EC", "P-256", "ES256", "sig"}
+    assert key["kid"] in KEYS.keys
+    assert not {"d", "p", "q"} & set(key)
+
+
+def test_deleting_ones_account_ends_its_token_and_sessions_at_once(ctx):
+    ada = register().json()
+    url = f"/api/users/{ada['user']['id']}"
+    assert client("delete_user").delete(url, headers=bearer(ada["token"])).status_code == 200
+    after = client("me").get("/api/users/me", headers=bearer(ada["token"]))
+    assert (after.status_code, after.json()["code"]) == (401, "TOKEN_REVOKED")
+    refresh = client("refresh").post("/api/auth/refresh", json={"refreshToken": ada["refreshToken"]})
+    assert (refresh.status_code, refresh.json()["code"]) == (401, "SESSION_REVOKED")
+
+
+def test_an_admin_deleting_a_user_revokes_every_token_of_that_user(ctx):
+    from users.service import accounts
+
+    admin = accounts.ensure_admin(ctx, "root@example.com", "admin password")
+    admin_token = accounts.login(ctx, admin.email, "admin password").token
+    bob = register("bob@example.com").json()
+    second = client("login").post(
+        "/api/auth/login", json={"email": "bob@example.com", "password": "password 123"}
+    )
+    url = f"/api/users/{bob['user']['id']}"
+    assert client("delete_user").delete(url, headers=bearer(admin_token)).status_code == 200
+    for token in (bob["token"], second.json()["token"]):
+        after = client("get_user").get(url, headers=bearer(token))
+        assert (after.status_code, after.json()["code"]) == (401, "TOKEN_REVOKED")
+    assert client("me").get("/api/users/me", headers=bearer(admin_token)).status_code == 200
+
+
+def test_with_the_denylist_down_changes_are_refused_reads_and_logout_go_on(ctx):
+    ada = register().json()
+    url = f"/api/users/{ada['user']['id']}"
+    ctx.denylist.down = True
+    for response in (
+        client("update_user").put(url, json={"firstName": "Augusta"}, headers=bearer(ada["token"])),
+        client("delete_user").delete(url, headers=bearer(ada["token"])),
+    ):
+        assert (response.status_code, response.json()["code"]) == (503, "AUTH_UNAVAILABLE")
+    assert ctx.users.get(ada["user"]["id"]).first_name == "Ada"
+    assert client("me").get("/api/users/me", headers=bearer(ada["token"])).status_code == 200
+    assert client("get_user").get(url, headers=bearer(ada["token"])).status_code == 200
+    # Logout still ends the session (DynamoDB); only the access token's denial is lost.
+    assert client("logout").post("/api/auth/logout", headers=bearer(ada["token"])).status_code == 200
+    refresh = client("refresh").post("/api/auth/refresh", json={"refreshToken": ada["refreshToken"]})
+    assert refresh.json()["code"] == "SESSION_REVOKED"
+
+
+def test_a_token_signed_with_the_old_hs256_secret_is_refused(ctx):
+    import time
+
+    import jwt
+
+    ada = register().json()
+    now = int(time.time())
+    claims = {"sub": ada["user"]["id"], "email": "ada@example.com", "role": "admin", "jti": "j", "iat": now}
+    forged = jwt.encode({**claims, "exp": now + 900}, "the-old-hmac-secret-" + "k" * 40, algorithm="HS256")
+    response = client("me").get("/api/users/me", headers=bearer(forged))
+    assert (response.status_code, response.json()["code"]) == (401, "INVALID_TOKEN")

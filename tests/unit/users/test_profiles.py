@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agora.auth import Principal
 from agora.errors import Conflict, NotFound, UnprocessableEntity
+from agora.identity import Principal
 from tests.unit.users.fakes import fake_context
 from users.service import accounts, profiles
 

@@ -1,90 +1,23 @@
-"""Access-token verification, shared by every service.
+"""Authentication of HTTP requests: the FastAPI dependencies behind each operation's declared auth.
 
-Tokens are HS256 JWTs signed with a key held in Secrets Manager
-(``AGORA_JWT_SECRET_ARN``).  There is no fallback key: a function deployed
-without one refuses every protected request.
+When the denylist cannot be read (Redis down), an operation that changes something refuses the
+token with 503 ``AUTH_UNAVAILABLE``: a logged-out token or a deleted user's must not act.  Reads go
+on, trusting the signature alone until the token expires.  An operation declares the other choice
+with ``Operation.fail_closed`` (logout stays open: it revokes the session in DynamoDB).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from agora.errors import AgoraError, Forbidden, Unauthorized
+from agora.errors import Forbidden, Unauthorized
+from agora.identity import DenylistUnavailable, Principal, is_revoked, public_keys, verify
+from agora.observability import logger
+from agora.operations import Auth, Operation, load_service
 from agora.settings import settings
-
-ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ("sub", "email", "role", "jti", "iat", "exp")
-ROLES = ("user", "admin")
-DENYLIST_PREFIX = "agora:denylist:"
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    email: str
-    role: str
-    token_id: str
-    expires_at: int
-    session_id: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def can_act_for(self, user_id: str) -> bool:
-        return self.is_admin or self.user_id == user_id
-
-
-class MisconfiguredAuth(AgoraError):
-    status = 503
-    code = "AUTH_UNAVAILABLE"
-    title = "Authentication is not configured"
-
-
-def signing_key() -> str:
-    arn = settings().jwt_secret_arn
-    if not arn:
-        raise MisconfiguredAuth("no signing key is configured for this function")
-    from agora.secrets import secret_string
-
-    return secret_string(arn)
-
-
-def verify(token: str, key: str, *, leeway_s: int = 5) -> Principal:
-    import jwt
-
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],  # pinned: "none" and algorithm confusion are refused
-            options={"require": list(REQUIRED_CLAIMS)},
-            leeway=leeway_s,
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("the access token has expired", code="TOKEN_EXPIRED") from None
-    except jwt.PyJWTError:
-        raise Unauthorized("the access token is not valid", code="INVALID_TOKEN") from None
-    if claims["role"] not in ROLES:
-        raise Unauthorized("the access token is not valid", code="INVALID_TOKEN")
-    return Principal(
-        user_id=str(claims["sub"]),
-        email=str(claims["email"]),
-        role=str(claims["role"]),
-        token_id=str(claims["jti"]),
-        expires_at=int(claims["exp"]),
-        session_id=str(claims["sid"]) if claims.get("sid") else None,
-    )
-
-
-def is_revoked(token_id: str) -> bool:
-    """A logged-out token's id sits in the Redis denylist until the token would have expired."""
-    from agora.cache import cache
-
-    return cache().exists(DENYLIST_PREFIX + token_id)
 
 
 def bearer_token(request: Request) -> str:
@@ -95,9 +28,35 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+@cache
+def declared_operation(service: str, method: str, path: str) -> Operation:
+    """The operation serving ``method path``; one its service does not declare (a test's) is a user one."""
+    try:
+        declared = load_service(service).operations
+    except ImportError:
+        declared = ()
+    for op in declared:
+        if (op.method, op.path) == (method, path):
+            return op
+    return Operation(service, "undeclared", method, path, "", Auth.USER)
+
+
+def fails_closed(request: Request) -> bool:
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", request.url.path))
+    return declared_operation(settings().service, request.method, path).revocation_fails_closed
+
+
 def require_user(request: Request) -> Principal:
-    principal = verify(bearer_token(request), signing_key())
-    if is_revoked(principal.token_id):
+    principal = verify(bearer_token(request), public_keys())
+    try:
+        revoked = is_revoked(principal)
+    except DenylistUnavailable:
+        if fails_closed(request):
+            raise
+        logger().warning("token accepted unchecked: denylist unavailable", extra={"jti": principal.token_id})
+        revoked = False
+    if revoked:
         raise Unauthorized("the access token has been revoked", code="TOKEN_REVOKED")
     request.state.principal = principal
     return principal

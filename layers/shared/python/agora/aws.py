@@ -1,13 +1,54 @@
-"""boto3 clients, created lazily and once per warm container."""
+"""boto3 clients, created lazily and kept per warm container, one per distinct configuration.
+
+``client("events")`` gets the defaults (short timeouts, standard retries);
+keyword arguments are botocore ``Config`` options merged over them, and may
+differ per call (``client("lambda", read_timeout=17, retries={...})``): each
+distinct set gets its own client, and the least recently used beyond
+``MAX_CLIENTS`` are dropped.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
+MAX_CLIENTS = 32
 
-@cache
+_clients: OrderedDict[Hashable, Any] = OrderedDict()
+# boto3's default session is not safe to create clients from two threads at once.
+_lock = threading.Lock()
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def client(service: str, **config: Any) -> Any:
+    key = (service, _frozen(config))
+    with _lock:
+        found = _clients.get(key)
+        if found is not None:
+            _clients.move_to_end(key)
+            return found
+        created = _create(service, config)
+        _clients[key] = created
+        while len(_clients) > MAX_CLIENTS:
+            _clients.popitem(last=False)
+        return created
+
+
+def clear_clients() -> None:
+    with _lock:
+        _clients.clear()
+
+
+def _create(service: str, config: dict[str, Any]) -> Any:
     import boto3
     from botocore.config import Config
 

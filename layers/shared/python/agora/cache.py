@@ -20,8 +20,10 @@ BACKOFF_S = 5.0
 
 
 class Cache:
-    def __init__(self, url: str | None, client: Any = None) -> None:
+    def __init__(self, url: str | None, client: Any = None, namespace: str = "") -> None:
         self.url = url
+        # Prefixes every key, so that users of one Redis (tests, stages) never read each other's.
+        self.namespace = namespace
         self._client = client
         self._down_until = 0.0
 
@@ -46,22 +48,22 @@ class Cache:
             return default
 
     def get_json(self, key: str) -> Any:
-        raw = self._call("get", key)
+        raw = self._call("get", self.namespace + key)
         return json.loads(raw) if raw else None
 
     def set_json(self, key: str, value: Any, ttl_s: int) -> None:
-        self._call("set", key, json.dumps(value, separators=(",", ":"), default=str), ttl_s)
+        self._call("set", self.namespace + key, json.dumps(value, separators=(",", ":"), default=str), ttl_s)
 
     def delete(self, *keys: str) -> None:
         if keys:
-            self._call("delete", *keys)
+            self._call("delete", *(self.namespace + key for key in keys))
 
     def exists(self, key: str) -> bool:
-        return bool(self._call("exists", key, default=0))
+        return bool(self._call("exists", self.namespace + key, default=0))
 
     def set_flag(self, key: str, ttl_s: int) -> None:
         if ttl_s > 0:
-            self._call("set", key, "1", ttl_s)
+            self._call("set", self.namespace + key, "1", ttl_s)
 
 
 @memoize

@@ -4,6 +4,11 @@ A record whose handling raises is reported back to SQS alone; the queue
 redelivers it and, after ``maxReceiveCount`` attempts, moves it to the DLQ.
 A redelivered event that was already handled is recognised by its envelope id
 (Powertools idempotency, DynamoDB persistence) and not handled twice.
+
+An event is believed only from the service that owns its type (``agora.identity.owner_of``):
+the ``source`` EventBridge vouches for (IAM lets each service put only its own) must be the
+envelope's, and the owner of its type.  Anything else is forged: it is logged, counted
+(``ForgedEvents``, dimension ``service``), acknowledged so that it does not come back, and not applied.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from agora.deadline import invocation
 from agora.events import Envelope, envelope_from_detail
-from agora.observability import logger, metrics
+from agora.faults import fault_point
+from agora.identity import owner_of
+from agora.observability import METRICS_NAMESPACE, logger, metrics, service_name
 from agora.settings import settings
 
 EnvelopeHandler = Callable[[Envelope], None]
@@ -37,6 +45,41 @@ def envelope_of(record: dict[str, Any]) -> Envelope:
     return envelope_from_detail(json.loads(record["body"])["detail"])
 
 
+def forgery(event: dict[str, Any], envelope: Envelope) -> str | None:
+    """Why the event cannot be believed, or None: its source must own its type, on the bus and inside."""
+    owner = owner_of(envelope.type)
+    if owner is None:
+        return f"no service owns {envelope.type} events"
+    if event.get("source") != envelope.source or event.get("detail-type") != envelope.type:
+        return "the envelope does not match the event the bus delivered"
+    if envelope.source != owner:
+        return f"{envelope.source} does not own {envelope.type} (only {owner} does)"
+    return None
+
+
+def refuse_forged(event: dict[str, Any], envelope: Envelope, reason: str) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    logger().warning(
+        "forged event refused",
+        extra={
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "envelope_source": envelope.source,
+            "bus_source": event.get("source"),
+            "reason": reason,
+        },
+    )
+    with single_metric(
+        name="ForgedEvents",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": service_name()},
+    ):
+        pass
+
+
 def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """Build the Lambda handler of a consumer from a function that handles one envelope."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -47,11 +90,18 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
     @idempotent_function(data_keyword_argument="envelope", config=config, persistence_store=persistence)
     def handle_once(envelope: dict[str, Any]) -> bool:
         handle(Envelope.model_validate(envelope))
+        # The effect is done and Powertools has not yet recorded it: the window a redelivery must cover.
+        fault_point("agora.consumer.after_effect")
         return True
 
     def on_record(record: Any) -> None:
-        envelope = envelope_of(record.raw_event)
+        event = json.loads(record.raw_event["body"])
+        envelope = envelope_from_detail(event["detail"])
         logger().set_correlation_id(envelope.correlation_id)
+        reason = forgery(event, envelope)
+        if reason is not None:
+            refuse_forged(event, envelope, reason)
+            return  # acknowledged: a redelivery would be just as forged
         handle_once(envelope=envelope.model_dump())
 
     processor = BatchProcessor(event_type=EventType.SQS)
@@ -60,9 +110,10 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
     @metrics().log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config.register_lambda_context(context)
-        response = process_partial_response(
-            event=event, record_handler=on_record, processor=processor, context=context
-        )
+        with invocation(context):
+            response = process_partial_response(
+                event=event, record_handler=on_record, processor=processor, context=context
+            )
         return dict(response)
 
     return handler

@@ -2,6 +2,18 @@
 
 A Lambda container serves one request at a time, so the pool holds a single
 connection that is checked before reuse and replaced if the server dropped it.
+
+Every session carries the limits of ``agora.settings``: ``statement_timeout``
+(``AGORA_DB_STATEMENT_TIMEOUT_MS``, 5000), ``lock_timeout`` (``AGORA_DB_LOCK_TIMEOUT_MS``,
+2000) and ``idle_in_transaction_session_timeout`` (``AGORA_DB_IDLE_TX_TIMEOUT_MS``,
+10000); connecting gives up after ``AGORA_DB_CONNECT_TIMEOUT_S`` (2) and waiting for
+the pool after ``AGORA_DB_POOL_TIMEOUT_S`` (2).  ``build_pool`` applies the same
+limits to any server, for tests and tools.
+
+Each service connects as its own role, with the secret ``AGORA_DATABASE_SECRET_ARN``
+names (RDS secret JSON).  A secret that names no ``sslmode`` gets ``verify-full``
+against ``sslrootcert`` (default ``system``, the trust store of the runtime); the
+LocalStack target's secrets name their own (``prefer``).
 """
 
 from __future__ import annotations
@@ -9,12 +21,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from agora.settings import Settings, settings
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
+
+# Aurora's generated secrets name no sslmode: the server's certificate is always checked on AWS.
+DEFAULT_SSLMODE = "verify-full"
+# libpq's name for the system trust store (libpq 16+): used only when no RDS bundle is deployed.
+SYSTEM_TRUST_STORE = "system"
+RDS_CA_PACKAGE, RDS_CA_FILE = "agora_certs", "rds-ca-bundle.pem"
+
+
+def rds_ca_bundle() -> str:
+    """Amazon RDS's CA bundle, which the dependency layer carries (stacks/packaging.py), else the system's."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec(RDS_CA_PACKAGE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        bundle = Path(folder) / RDS_CA_FILE
+        if bundle.is_file():
+            return str(bundle)
+    return SYSTEM_TRUST_STORE
 
 
 def conninfo(cfg: Settings) -> str:
@@ -24,28 +54,71 @@ def conninfo(cfg: Settings) -> str:
         raise RuntimeError("no database configured: set AGORA_DATABASE_URL or AGORA_DATABASE_SECRET_ARN")
     from agora.secrets import secret_json
 
-    # The RDS-managed secret format: host, port, username, password (and dbname).
-    s = secret_json(cfg.database_secret_arn)
-    dbname = cfg.database_name or s.get("dbname", "postgres")
+    return secret_conninfo(secret_json(cfg.database_secret_arn), cfg.database_name)
+
+
+def secret_conninfo(secret: dict[str, Any], dbname: str | None = None) -> str:
+    """A connection string from the RDS secret format: host, port, username, password (and dbname)."""
+    from psycopg.conninfo import make_conninfo
+
+    sslmode = str(secret.get("sslmode") or DEFAULT_SSLMODE)
+    params: dict[str, Any] = {
+        "host": secret["host"],
+        "port": secret.get("port", 5432),
+        "user": secret["username"],
+        "password": secret["password"],
+        "dbname": dbname or secret.get("dbname", "postgres"),
+        "sslmode": sslmode,
+    }
+    if sslmode.startswith("verify"):
+        params["sslrootcert"] = secret.get("sslrootcert") or rds_ca_bundle()
+    return make_conninfo("", **params)
+
+
+def session_options(cfg: Settings) -> str:
+    """The libpq ``options`` that bound every statement, lock wait and idle transaction."""
     return (
-        f"postgresql://{quote(s['username'])}:{quote(s['password'])}@{s['host']}:{s.get('port', 5432)}"
-        f"/{dbname}?sslmode={s.get('sslmode', 'prefer')}"
+        f"-c statement_timeout={cfg.db_statement_timeout_ms} "
+        f"-c lock_timeout={cfg.db_lock_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={cfg.db_idle_tx_timeout_ms}"
+    )
+
+
+def connection_kwargs(cfg: Settings, application_name: str | None = None) -> dict[str, Any]:
+    return {
+        "connect_timeout": cfg.db_connect_timeout_s,
+        "application_name": application_name or f"agora-{cfg.service}",
+        "options": session_options(cfg),
+    }
+
+
+def build_pool(
+    conninfo: str,
+    *,
+    cfg: Settings | None = None,
+    min_size: int = 1,
+    max_size: int = 1,
+    application_name: str | None = None,
+    open: bool = True,
+) -> ConnectionPool:
+    """A pool on ``conninfo`` whose connections carry the configured limits."""
+    from psycopg_pool import ConnectionPool
+
+    cfg = cfg or settings()
+    return ConnectionPool(
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        open=open,
+        timeout=cfg.db_pool_timeout_s,
+        check=ConnectionPool.check_connection,
+        kwargs=connection_kwargs(cfg, application_name),
     )
 
 
 @cache
 def pool() -> ConnectionPool:
-    from psycopg_pool import ConnectionPool
-
-    return ConnectionPool(
-        conninfo(settings()),
-        min_size=1,
-        max_size=1,
-        open=True,
-        timeout=5,
-        check=ConnectionPool.check_connection,
-        kwargs={"connect_timeout": 3, "application_name": f"agora-{settings().service}"},
-    )
+    return build_pool(conninfo(settings()))
 
 
 def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ Services raise these (or subclasses); the HTTP adapter renders them as
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 PROBLEM_BASE = "https://agora.dev/problems/"
@@ -92,3 +93,12 @@ def problem(
 
 def problem_from(error: AgoraError, *, instance: str | None = None) -> dict[str, Any]:
     return problem(error.status, error.code, error.title, error.detail, instance=instance, **error.extra)
+
+
+def is_dependency_failure(exc: BaseException) -> bool:
+    """A database that is down, unreachable, slow or locked: the client may retry; no bug of ours.
+
+    psycopg is looked up, never imported: a function that has not loaded it cannot have its errors.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.OperationalError)

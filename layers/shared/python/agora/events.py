@@ -11,6 +11,7 @@ import json
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,10 +71,41 @@ def _active_trace_header() -> str | None:
     return header
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What the bus answered for one envelope.
+
+    ``error`` is None when EventBridge accepted it.  ``transient`` marks a failure that is not the
+    envelope's fault (the bus unreachable, throttled, or refusing us): it says nothing about the
+    event, so the outbox does not count it against the row.
+    """
+
+    envelope_id: str
+    error: str | None = None
+    transient: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
 class PublishFailed(RuntimeError):
     def __init__(self, failed: list[tuple[str, str]]) -> None:
         super().__init__(f"{len(failed)} event(s) were not accepted: {failed[:3]}")
         self.failed = failed
+
+
+# Call-level refusals of the request's content: with a single entry in the call, the entry is at fault.
+_CONTENT_REFUSALS = frozenset({"ValidationException", "InvalidArgument", "MalformedDetail"})
+
+
+def _content_refused(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in _CONTENT_REFUSALS or status == 413
 
 
 class EventPublisher:
@@ -89,15 +121,39 @@ class EventPublisher:
         return self._client
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
-        failed: list[tuple[str, str]] = []
-        for start in range(0, len(envelopes), MAX_ENTRIES_PER_CALL):
-            batch = envelopes[start : start + MAX_ENTRIES_PER_CALL]
-            answer = self._events().put_events(Entries=[e.to_entry(self.bus_name) for e in batch])
-            for envelope, result in zip(batch, answer.get("Entries", []), strict=False):
-                if result.get("ErrorCode"):
-                    failed.append((envelope.id, result["ErrorCode"]))
+        """All or raise: ``PublishFailed`` names the refused envelopes (the others did go out)."""
+        failed = [(d.envelope_id, d.error or "") for d in self.publish_each(envelopes) if not d.accepted]
         if failed:
             raise PublishFailed(failed)
+
+    def publish_each(self, envelopes: Sequence[Envelope]) -> list[Delivery]:
+        """One ``Delivery`` per envelope, in order; never raises for what the bus answers."""
+        outcomes: list[Delivery] = []
+        for start in range(0, len(envelopes), MAX_ENTRIES_PER_CALL):
+            outcomes += self._put(envelopes[start : start + MAX_ENTRIES_PER_CALL])
+        return outcomes
+
+    def _put(self, batch: Sequence[Envelope]) -> list[Delivery]:
+        try:
+            answer = self._events().put_events(Entries=[e.to_entry(self.bus_name) for e in batch])
+        except Exception as error:
+            if _content_refused(error) and len(batch) > 1:
+                # One oversized or malformed entry fails the whole call: send them one by one to find it.
+                return [d for envelope in batch for d in self._put([envelope])]
+            reason = f"{type(error).__name__}: {error}"[:500]
+            transient = not _content_refused(error)
+            return [Delivery(e.id, reason, transient=transient) for e in batch]
+        results = answer.get("Entries") or []
+        outcomes = []
+        for index, envelope in enumerate(batch):
+            result = results[index] if index < len(results) else {"ErrorCode": "NoAnswer"}
+            code = result.get("ErrorCode")
+            if code:
+                message = result.get("ErrorMessage")
+                outcomes.append(Delivery(envelope.id, f"{code}: {message}" if message else str(code)))
+            else:
+                outcomes.append(Delivery(envelope.id))
+        return outcomes
 
 
 def envelope_from_detail(detail: Any) -> Envelope:

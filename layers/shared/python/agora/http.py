@@ -4,12 +4,21 @@ A handler module builds an ``OperationApi`` for its declared operation, adds
 its single endpoint with ``@api.endpoint``, and exposes ``handler = api.handler``.
 Method, path and authentication come from the declaration, never from the
 handler, so the stack, the tools and the running function cannot disagree.
+
+Before any handler code runs, a request whose path parameters, query parameters
+or JSON body (at any depth) hold text PostgreSQL cannot store (NUL, unpaired
+surrogates; see ``agora.text``) is answered 422 ``VALIDATION_FAILED`` naming the
+field.  The Lambda handler records the invocation's deadline (``agora.deadline``)
+so that calls made while serving it end before it does.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,25 +26,39 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.errors import AgoraError, PayloadTooLarge, problem, problem_from
+from agora.deadline import invocation
+from agora.errors import (
+    AgoraError,
+    DependencyUnavailable,
+    PayloadTooLarge,
+    is_dependency_failure,
+    problem,
+    problem_from,
+)
 from agora.observability import REQUEST_ID_HEADER, correlation_id_of, logger, metrics
 from agora.operations import Auth, Operation, load_service
 from agora.settings import settings
+from agora.text import field_name, first_unstorable, storable, unstorable_problem
 
 PROBLEM_JSON = "application/problem+json"
 _STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
 def problem_response(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON)
+    # A refusal that names its wait says it the standard way too, for clients and proxies that honour it.
+    retry_after = body.get("retry_after_s")
+    headers = {"Retry-After": str(max(1, math.ceil(float(retry_after))))} if retry_after is not None else None
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
 class RequestContext:
-    """Echoes (or assigns) ``X-Request-ID`` and enforces the body size limit before any parsing."""
+    """Echoes (or assigns) ``X-Request-ID``, enforces the body size limit before any parsing, and
+    refuses text PostgreSQL cannot store (``agora.text``) in the path, the query or a JSON body."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, path_template: str | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_template = path_template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +87,10 @@ class RequestContext:
             error = PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
             await problem_response(problem_from(error))(scope, receive, send_with_id)
             return
+        unstorable = unstorable_field(scope, bytes(body), self.path_template)
+        if unstorable is not None:
+            await problem_response(unstorable_problem(unstorable))(scope, receive, send_with_id)
+            return
 
         replayed = False
 
@@ -75,6 +102,51 @@ class RequestContext:
             return await receive()
 
         await self.app(scope, replay, send_with_id)
+
+
+def unstorable_field(scope: Scope, body: bytes, path_template: str | None = None) -> str | None:
+    """The first path parameter, query parameter or JSON body field whose text cannot be stored.
+
+    Named as validation errors name them: ``path.id``, ``query.search``, ``items.0.name``.
+    """
+    found = _unstorable_in_path(scope, path_template)
+    if found is None:
+        # Decoded exactly as Starlette will decode it for the endpoint.
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        found = next(
+            (f"query.{field_name((k,))}" for k, v in query if not (storable(k) and storable(v))), None
+        )
+    if found is None and body and _is_json(scope):
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None  # not JSON: FastAPI answers MALFORMED_JSON
+        where = first_unstorable(document)
+        if where is not None:
+            found = field_name(where) or "body"
+    return found
+
+
+def _unstorable_in_path(scope: Scope, path_template: str | None) -> str | None:
+    segments = str(scope.get("path", "")).split("/")
+    names = (path_template or "").split("/")
+    for index, segment in enumerate(segments):
+        if not storable(segment):
+            name = names[index] if len(names) == len(segments) else ""
+            if name.startswith("{") and name.endswith("}"):
+                return f"path.{name[1:-1].split(':')[0]}"
+            return "path"
+    # API Gateway hands the decoded values over too: the path itself may still be percent-encoded.
+    event = scope.get("aws.event")
+    parameters = (event.get("pathParameters") if isinstance(event, dict) else None) or {}
+    return next((f"path.{field_name((k,))}" for k, v in parameters.items() if not storable(str(v))), None)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-type":
+            return b"json" in value.lower()
+    return True  # FastAPI reads a body without a content type as JSON too
 
 
 def _request_id(scope: Scope) -> str | None:
@@ -114,6 +186,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem(exc.status_code, code, str(exc.detail), str(exc.detail)))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_dependency_failure(exc):
+            logger().warning("database unavailable", exc_info=True)
+            return problem_response(
+                problem_from(DependencyUnavailable("the database did not answer in time"))
+            )
         logger().exception("unhandled error")
         return problem_response(
             problem(500, "INTERNAL_ERROR", "Internal error", "an unexpected error occurred")
@@ -140,7 +217,9 @@ class OperationApi:
             title=f"agora-{operation.service}.{operation.id}", openapi_url=None, docs_url=None, redoc_url=None
         )
         install_error_handlers(self.app)
-        self.app.add_middleware(RequestContext, max_body_bytes=settings().max_body_bytes)
+        self.app.add_middleware(
+            RequestContext, max_body_bytes=settings().max_body_bytes, path_template=operation.path
+        )
         self._handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
     @classmethod
@@ -185,7 +264,7 @@ class OperationApi:
         @metrics().log_metrics(capture_cold_start_metric=True)
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger().append_keys(operation=f"{op.service}.{op.id}")
-            with invocation_span(f"{op.method} {op.path}", None, route=op.path) as span:
+            with invocation(context), invocation_span(f"{op.method} {op.path}", None, route=op.path) as span:
                 response: dict[str, Any] = asgi(event, context)
                 span.set_attribute("http.status_code", int(response.get("statusCode", 0)))
             return response

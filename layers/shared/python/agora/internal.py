@@ -3,18 +3,35 @@
 The answer is always a document, never a function error: ``{"ok": true, ...}``
 or ``{"ok": false, "error": <problem>}``, so a refused request (insufficient
 stock) is told apart from a broken function, which Lambda reports as an error.
+
+A call never outlives its caller.  The callee's Cloud Map instance publishes
+``fn_<id>`` (the function) and ``timeout_<id>`` (its declared timeout); ``invoke``
+waits that long plus ``AGORA_INTERNAL_READ_MARGIN_S`` (2), but never past the
+caller's own remaining time less ``AGORA_INTERNAL_RESERVE_S`` (1), and with less
+than that left it refuses at once with ``DependencyUnavailable``.  Connecting
+gives up after ``AGORA_INTERNAL_CONNECT_TIMEOUT_S`` (2).  Only an ``idempotent``
+call is retried (botocore standard mode, ``AGORA_INTERNAL_MAX_ATTEMPTS`` attempts
+with backoff), and a retry is only started when a whole attempt still fits.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agora.deadline import invocation, remaining_s
 from agora.errors import AgoraError, DependencyUnavailable, problem, problem_from
 from agora.observability import logger
+from agora.text import field_name, first_unstorable, unstorable_problem
+
+# What a callee that publishes no ``timeout_<id>`` yet (an older registration) is assumed to take.
+DEFAULT_CALLEE_TIMEOUT_S = 15.0
+MIN_READ_TIMEOUT_S = 0.1
 
 
 def internal_handler[M: BaseModel](
@@ -22,27 +39,32 @@ def internal_handler[M: BaseModel](
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     @logger().inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            request = model.model_validate(event)
-        except ValidationError as exc:
-            fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
-            return {
-                "ok": False,
-                "error": problem(
-                    422, "VALIDATION_FAILED", "Validation failed", "invalid request", fields=fields
-                ),
-            }
-        try:
-            return {"ok": True, **use_case(request)}
-        except AgoraError as exc:
-            if exc.status >= 500:
-                raise
-            return {"ok": False, "error": problem_from(exc)}
+        with invocation(context):
+            return _handle(model, use_case, event)
 
     return handler
 
 
-INVOKE_READ_TIMEOUT_S = 15
+def _handle[M: BaseModel](
+    model: type[M], use_case: Callable[[M], dict[str, Any]], event: dict[str, Any]
+) -> dict[str, Any]:
+    unstorable = first_unstorable(event)
+    if unstorable is not None:
+        return {"ok": False, "error": unstorable_problem(field_name(unstorable))}
+    try:
+        request = model.model_validate(event)
+    except ValidationError as exc:
+        fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
+        return {
+            "ok": False,
+            "error": problem(422, "VALIDATION_FAILED", "Validation failed", "invalid request", fields=fields),
+        }
+    try:
+        return {"ok": True, **use_case(request)}
+    except AgoraError as exc:
+        if exc.status >= 500:
+            raise
+        return {"ok": False, "error": problem_from(exc)}
 
 
 class InternalRefusal(AgoraError):
@@ -55,18 +77,104 @@ class InternalRefusal(AgoraError):
         self.title = str(error.get("title", "Refused"))
 
 
-def invoke(service: str, operation_id: str, payload: dict[str, Any], client: Any = None) -> dict[str, Any]:
-    """Call another service's internal operation, found in Cloud Map as ``fn_<operation_id>``."""
-    from agora.aws import client as aws_client
-    from agora.discovery import directory
+def invoke(
+    service: str,
+    operation_id: str,
+    payload: dict[str, Any],
+    *,
+    idempotent: bool = False,
+    client: Any = None,
+) -> dict[str, Any]:
+    """Call another service's internal operation, found in Cloud Map as ``fn_<operation_id>``.
 
+    ``idempotent=True`` allows retries: pass it only when a second delivery of the
+    same payload changes nothing.  ``client`` replaces the Lambda client (tests).
+    """
+    from agora.discovery import directory
+    from agora.settings import settings
+
+    cfg = settings()
+    name = f"{service}.{operation_id}"
+    _time_left_s(name)  # before any network call, Cloud Map's included
     function = directory().attribute(service, f"fn_{operation_id}")
-    answer = (client or aws_client("lambda")).invoke(
-        FunctionName=function, Payload=json.dumps(payload).encode()
+    read_timeout = _read_timeout_s(
+        _declared_timeout_s(service, operation_id) + cfg.internal_read_margin_s, name
     )
-    body = json.loads(answer["Payload"].read() or b"null")
+    attempts = cfg.internal_max_attempts if idempotent else 1
+    lambda_client = client or _lambda_client(read_timeout, attempts)
+    try:
+        answer = lambda_client.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+        body = json.loads(answer["Payload"].read() or b"null")
+    except AgoraError:
+        raise
+    except Exception as error:
+        # A timeout, a refused connection or an AWS error: the callee did not answer in time.
+        raise DependencyUnavailable(f"{name} did not answer") from error
     if answer.get("FunctionError") or not isinstance(body, dict):
-        raise DependencyUnavailable(f"{service}.{operation_id} failed")
+        raise DependencyUnavailable(f"{name} failed")
     if not body.get("ok"):
         raise InternalRefusal(body.get("error") or {})
     return body
+
+
+def _declared_timeout_s(service: str, operation_id: str) -> float:
+    from agora.discovery import directory
+
+    try:
+        return float(directory().attribute(service, f"timeout_{operation_id}"))
+    except (DependencyUnavailable, ValueError):
+        return DEFAULT_CALLEE_TIMEOUT_S
+
+
+def _time_left_s(name: str) -> float | None:
+    """What the caller can give the call (``None``: no deadline known); refuse when that is nothing."""
+    from agora.settings import settings
+
+    remaining = remaining_s()
+    if remaining is None:
+        return None
+    room = remaining - settings().internal_reserve_s
+    if room < 0:
+        raise DependencyUnavailable(f"no time left to call {name}")
+    return room
+
+
+def _read_timeout_s(wanted: float, name: str) -> float:
+    """The callee's time, cut to what the caller has left."""
+    room = _time_left_s(name)
+    if room is None:
+        return wanted
+    # Tenths of a second: a few distinct clients at most, each reused while its budget recurs.
+    return max(MIN_READ_TIMEOUT_S, math.floor(min(wanted, room) * 10) / 10)
+
+
+@lru_cache(maxsize=32)
+def _lambda_client(read_timeout_s: float, attempts: int) -> Any:
+    from agora.aws import client
+    from agora.settings import settings
+
+    cfg = settings()
+    lambda_client = client(
+        "lambda",
+        connect_timeout=cfg.internal_connect_timeout_s,
+        read_timeout=read_timeout_s,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+    lambda_client.meta.events.register(
+        "before-send.lambda.Invoke",
+        _attempt_guard(read_timeout_s, cfg.internal_reserve_s),
+        unique_id="agora-internal-attempt-guard",
+    )
+    return lambda_client
+
+
+def _attempt_guard(read_timeout_s: float, reserve_s: float) -> Callable[..., None]:
+    """Before each retry: start it only if a whole attempt ends before the caller must answer."""
+
+    def before_send(request: Any, **_: Any) -> None:
+        attempt = (getattr(request, "context", None) or {}).get("retries", {}).get("attempt", 1)
+        remaining = remaining_s()
+        if attempt > 1 and remaining is not None and remaining - reserve_s < read_timeout_s:
+            raise DependencyUnavailable("no time left for another attempt")
+
+    return before_send

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LOCK_KEY = 7_391_004  # an arbitrary constant shared by every migrator
@@ -21,6 +22,12 @@ LOCK_KEY = 7_391_004  # an arbitrary constant shared by every migrator
 class Migration:
     name: str
     sql: str
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    name: str
+    password: str = field(repr=False)
 
 
 def migrations_for(service: str) -> list[Migration]:
@@ -52,8 +59,8 @@ def ensure_database(admin_conninfo: str, name: str) -> bool:
         return True
 
 
-def apply(conninfo: str, service: str) -> list[str]:
-    """Apply the pending migrations; return the names applied now."""
+def apply(conninfo: str, service: str, role: ServiceRole | None = None) -> list[str]:
+    """Apply the pending migrations, then grant the service's role its database; the names applied now."""
     import psycopg
 
     applied_now: list[str] = []
@@ -72,9 +79,39 @@ def apply(conninfo: str, service: str) -> list[str]:
                     conn.execute(migration.sql.encode())
                     conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (migration.name,))
                 applied_now.append(migration.name)
+            if role is not None:
+                ensure_role(conn, role)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied_now
+
+
+def ensure_role(conn: Any, role: ServiceRole) -> None:
+    """Create or update the role and give it the connection's database; idempotent."""
+    from psycopg import sql
+
+    name = sql.Identifier(role.name)
+    database = sql.Identifier(conn.info.dbname)
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role.name,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        # Utility statements take no parameters: the password is quoted client-side.
+        change = sql.SQL(verb + " ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}")
+        conn.execute(change.format(name, sql.Literal(role.password)))
+    # Aurora's master is no superuser: it must be a member of a role to hand it a database.
+    if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(name))
+    for grant in (
+        "ALTER DATABASE {database} OWNER TO {role}",
+        "REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC",
+        "GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role}",
+        "GRANT USAGE, CREATE ON SCHEMA public TO {role}",
+        "GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}",
+        "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {role}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {role}",
+    ):
+        conn.execute(sql.SQL(grant).format(database=database, role=name))
 
 
 def with_database(conninfo: str, name: str) -> str:
@@ -84,14 +121,15 @@ def with_database(conninfo: str, name: str) -> str:
     return make_conninfo("", **{**params, "dbname": name})
 
 
-def migrate_service(server_conninfo: str, service: str, database: str) -> list[str]:
+def migrate_service(
+    server_conninfo: str, service: str, database: str, role: ServiceRole | None = None
+) -> list[str]:
     ensure_database(server_conninfo, database)
-    return apply(with_database(server_conninfo, database), service)
+    return apply(with_database(server_conninfo, database), service, role)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """CloudFormation custom resource: migrate on Create and Update, keep the data on Delete."""
-    from agora.db import conninfo
     from agora.observability import logger
     from agora.settings import settings
 
@@ -100,9 +138,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         if event.get("RequestType") in ("Create", "Update"):
             assert cfg.database_name, "AGORA_DATABASE_NAME is not set"
-            applied = migrate_service(
-                conninfo(cfg.model_copy(update={"database_name": "postgres"})), cfg.service, cfg.database_name
-            )
+            server, role = _server_and_role(cfg)
+            applied = migrate_service(server, cfg.service, cfg.database_name, role)
             logger().info("migrations applied", extra={"applied": applied})
             data = {"Applied": ",".join(applied) or "none"}
     except Exception as exc:
@@ -111,6 +148,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "ResponseURL" in event:
         _respond(event, context, status, reason, data)
     return {"Status": status, "Reason": reason, "Data": data}
+
+
+def _server_and_role(cfg: Any) -> tuple[str, ServiceRole | None]:
+    """The master's connection (database ``postgres``) and the role of the service's own secret."""
+    from agora.db import conninfo, secret_conninfo
+    from agora.secrets import secret_json
+
+    master_arn = os.environ.get("AGORA_DATABASE_MASTER_SECRET_ARN")
+    if not master_arn:  # a single connection (tests, tools): it both migrates and serves
+        return conninfo(cfg.model_copy(update={"database_name": "postgres"})), None
+    assert cfg.database_secret_arn, "AGORA_DATABASE_SECRET_ARN is not set"
+    own = secret_json(cfg.database_secret_arn)
+    return secret_conninfo(secret_json(master_arn), "postgres"), ServiceRole(own["username"], own["password"])
 
 
 def _respond(event: dict[str, Any], context: Any, status: str, reason: str, data: dict[str, str]) -> None:

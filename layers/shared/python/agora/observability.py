@@ -14,7 +14,7 @@ METRICS_NAMESPACE = "Agora"
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def _service_name() -> str:
+def service_name() -> str:
     return os.environ.get("AGORA_SERVICE", "agora")
 
 
@@ -22,7 +22,7 @@ def _service_name() -> str:
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=_service_name(), utc=True)
+    return Logger(service=service_name(), utc=True)
 
 
 @cache
@@ -31,7 +31,7 @@ def metrics() -> Metrics:
 
     # Many operations emit only the cold-start metric; an empty flush is normal, not a warning.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    return Metrics(namespace=METRICS_NAMESPACE, service=_service_name())
+    return Metrics(namespace=METRICS_NAMESPACE, service=service_name())
 
 
 def correlation_id_of(event: dict[str, Any]) -> str | None:

@@ -58,6 +58,15 @@ class Operation(Named):
     memory_mb: int = 512
     timeout_s: int = 10
     description: str = ""
+    # Refuse a token whose revocation cannot be checked (Redis down)?  None: yes for every
+    # operation behind a token that is not a GET; reads trust the signature until the token expires.
+    fail_closed: bool | None = None
+
+    @property
+    def revocation_fails_closed(self) -> bool:
+        if self.fail_closed is not None:
+            return self.fail_closed
+        return self.auth is not Auth.PUBLIC and self.method != "GET"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,20 @@
 Every variable is ``AGORA_<FIELD>`` in upper case.  Secrets are never values in
 the environment on AWS: a field holds a Secrets Manager ARN and the value is
 fetched (and cached) through Powertools Parameters when first needed.
+
+Limits that keep a function from hanging on a dependency:
+
+- ``AGORA_DB_STATEMENT_TIMEOUT_MS`` (5000), ``AGORA_DB_LOCK_TIMEOUT_MS`` (2000) and
+  ``AGORA_DB_IDLE_TX_TIMEOUT_MS`` (10000) are set on every PostgreSQL session;
+  ``AGORA_DB_CONNECT_TIMEOUT_S`` (2) bounds a connection attempt and
+  ``AGORA_DB_POOL_TIMEOUT_S`` (2) the wait for the pool's connection.
+- ``AGORA_OUTBOX_MAX_ATTEMPTS`` (5) refusals park an outbox row; the relay commits
+  ``AGORA_OUTBOX_BATCH_SIZE`` (100) rows at a time.
+- An internal call waits the callee's declared timeout plus ``AGORA_INTERNAL_READ_MARGIN_S`` (2),
+  never past the caller's own remaining time less ``AGORA_INTERNAL_RESERVE_S`` (1), connects
+  within ``AGORA_INTERNAL_CONNECT_TIMEOUT_S`` (2), and makes ``AGORA_INTERNAL_MAX_ATTEMPTS`` (3)
+  attempts when the call is idempotent, one otherwise.
+- ``AGORA_FAULTS`` arms fault points for a test run (``agora.faults``); no stack sets it.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PREFIX = "AGORA_"
 
@@ -41,12 +55,34 @@ class Settings(BaseModel):
     jwt_secret_arn: str | None = None
     users_table: str | None = None
     idempotency_table: str | None = None
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    db_lock_timeout_ms: int = Field(default=2000, ge=0)
+    db_idle_tx_timeout_ms: int = Field(default=10000, ge=0)
+    db_connect_timeout_s: int = Field(default=2, ge=1)
+    db_pool_timeout_s: float = Field(default=2.0, gt=0)
+    outbox_max_attempts: int = Field(default=5, ge=1)
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    internal_read_margin_s: float = Field(default=2.0, ge=0)
+    internal_reserve_s: float = Field(default=1.0, ge=0)
+    internal_connect_timeout_s: float = Field(default=2.0, gt=0)
+    internal_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Fault points armed for a test run (see agora.faults); never set by a stack.
+    faults: str | None = None
 
     @model_validator(mode="after")
     def _one_database_source(self) -> Self:
         if self.database_url and self.database_secret_arn:
             raise ValueError("set AGORA_DATABASE_URL or AGORA_DATABASE_SECRET_ARN, not both")
         return self
+
+    @field_validator("faults")
+    @classmethod
+    def _faults_parse(cls, spec: str | None) -> str | None:
+        from agora.faults import parse
+
+        if spec:
+            parse(spec)
+        return spec
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -6,8 +6,12 @@
 
 A clean exit writes the emitted events into the outbox and commits both with
 the change; an exception rolls everything back, events included.  After the
-commit the events are published at once (the scheduled relay catches any that
-could not be).
+commit the rows this transaction wrote are published at once, except any queued
+behind an earlier pending event of their aggregate; whatever does not go out
+is left to the scheduled relay, and the use case still succeeds.
+
+Fault points: ``agora.uow.before_commit`` (inside the transaction, events written)
+and ``agora.uow.after_commit`` (committed, not yet published).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from agora import outbox
 from agora.events import Envelope, EventPublisher
+from agora.faults import fault_point
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -41,6 +46,12 @@ class PostgresUnitOfWork:
     def emit(self, *events: Envelope) -> None:
         self.events.extend(events)
 
+    def claim(self, consumer: str, envelope: Envelope) -> bool:
+        """True the first time ``consumer`` applies this event; the claim commits with the effect."""
+        from agora import inbox
+
+        return inbox.claim(self.conn, consumer, envelope)
+
     def __enter__(self) -> PostgresUnitOfWork:
         self.events = []
         self._stack = ExitStack()
@@ -57,11 +68,15 @@ class PostgresUnitOfWork:
         try:
             if exc_type is None and self.events:
                 outbox.record(conn, self.events)
+            if exc_type is None:
+                fault_point("agora.uow.before_commit")
         except BaseException as error:
-            # The events could not be written: the change must not commit without them.
+            # The events could not be written (or the process died here): nothing commits.
             stack.__exit__(type(error), error, error.__traceback__)
             raise
         # Leaving the transaction block commits, or rolls back when the use case raised.
         stack.__exit__(exc_type, exc, tb)
-        if exc_type is None and self.events:
-            outbox.publish_after_commit(self.pool, self.publisher)
+        if exc_type is None:
+            fault_point("agora.uow.after_commit")
+            if self.events:
+                outbox.publish_after_commit(self.pool, self.publisher, [e.id for e in self.events])
