@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,8 +47,16 @@ def stock(api_url, http, product_id) -> int:
     return int(http.get(f"{api_url}/api/products/{product_id}", timeout=30).json()["stockQuantity"])
 
 
-def assert_audit_passes(dev_env: dict[str, str]) -> None:
-    report = audit(databases(dev_env["DATABASE_URL"]), grace_s=0)
+def assert_audit_passes(dev_env: dict[str, str], settle_s: float = 30) -> None:
+    """Every invariant holds once the system has settled: events committed a moment ago may
+    still be on their way out of the outbox, so the audit is read again until it is clean or
+    ``settle_s`` has passed, and the last report is what fails the test."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        report = audit(databases(dev_env["DATABASE_URL"]), grace_s=0)
+        if not report.violations or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert report.violations == [], "\n".join(report.violations)
 
 
