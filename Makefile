@@ -17,7 +17,7 @@ export CDK_HOME := $(CURDIR)/.local/cdk-home
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test audit load synth deploy deploy-local seed bench lint clean
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test audit load fuzz openapi synth deploy deploy-local seed bench lint clean
 
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
@@ -26,6 +26,8 @@ help:
 	@echo "make client-test  the tutorial's own client test (jest + supertest) against the running make dev"
 	@echo "make audit        check the stock, reservation and outbox invariants of the running make dev"
 	@echo "make load         a bounded shop-shaped Locust load on the running make dev, then the audit"
+	@echo "make fuzz         a longer Schemathesis run (random seed) against the running make dev"
+	@echo "make openapi      regenerate the OpenAPI documents in openapi/ from the code"
 	@echo "make synth        synthesize both targets into cdk.out/aws and cdk.out/localstack"
 	@echo "make deploy       deploy to AWS (uses your AWS credentials)"
 	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker)"
@@ -72,6 +74,12 @@ audit: deps
 
 load: deps
 	$(PY) -m tools.load.run
+
+fuzz: deps
+	$(PY) -m tools.dev.fuzz
+
+openapi: deps
+	$(PY) -m tools.openapi
 
 synth: deps
 	rm -rf cdk.out/aws cdk.out/localstack

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agora.contracts import COMMON, FOR_ADMINS, PROBLEM_JSON, WITH_BODY, WITH_TOKEN, merge, problem_responses
 from agora.deadline import invocation
 from agora.errors import (
     AgoraError,
@@ -40,7 +41,6 @@ from agora.operations import Auth, Operation, load_service
 from agora.settings import settings
 from agora.text import field_name, first_unstorable, storable, unstorable_problem
 
-PROBLEM_JSON = "application/problem+json"
 _STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
@@ -228,9 +228,18 @@ class OperationApi:
         return cls(load_service(service).operation(operation_id))
 
     def endpoint(
-        self, status_code: int = 200, **route: Any
+        self,
+        status_code: int = 200,
+        *,
+        problems: Mapping[int, Iterable[str]] | None = None,
+        **route: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Mount the function at the declared method and path, behind the declared authentication."""
+        """Mount the function at the declared method and path, behind the declared authentication.
+
+        ``response_model`` (a ``agora.contracts.Shape``) is the success body; ``problems`` maps
+        each refusal status to the codes the use case can answer with.  The refusals every
+        operation shares (validation, limits, tokens, dependencies) are added here.
+        """
 
         def mount(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.app.add_api_route(
@@ -239,11 +248,22 @@ class OperationApi:
                 methods=[self.operation.method],
                 status_code=status_code,
                 dependencies=_auth_dependencies(self.operation.auth),
+                responses=problem_responses(self.refusals(problems or {})),
                 **route,
             )
             return fn
 
         return mount
+
+    def refusals(self, declared: Mapping[int, Iterable[str]]) -> dict[int, tuple[str, ...]]:
+        tables: list[Mapping[int, Iterable[str]]] = [COMMON, declared]
+        if self.operation.method in ("POST", "PUT", "PATCH"):
+            tables.append(WITH_BODY)
+        if self.operation.auth is not Auth.PUBLIC:
+            tables.append(WITH_TOKEN)
+        if self.operation.auth is Auth.ADMIN:
+            tables.append(FOR_ADMINS)
+        return merge(*tables)
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._handler is None:
