@@ -166,7 +166,9 @@ def render(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="compare with the committed documents")
     parser.add_argument("--fragment", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -192,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         extra = sorted(p.name for p in OUT.glob("*.json") if p.name not in built)
         if stale or extra:
-            print(f"openapi/ is out of date ({', '.join(stale + extra)}): run `make openapi`", file=sys.stderr)
+            print(
+                f"openapi/ is out of date ({', '.join(stale + extra)}): run `make openapi`", file=sys.stderr
+            )
             return 1
         return 0
     OUT.mkdir(exist_ok=True)

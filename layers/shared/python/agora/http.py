@@ -257,6 +257,9 @@ class OperationApi:
 
     def refusals(self, declared: Mapping[int, Iterable[str]]) -> dict[int, tuple[str, ...]]:
         tables: list[Mapping[int, Iterable[str]]] = [COMMON, declared]
+        if "{" in self.operation.path:
+            # A path parameter holding an encoded "/" reaches the app as a path no route matches.
+            tables.append({404: ("NOT_FOUND",)})
         if self.operation.method in ("POST", "PUT", "PATCH"):
             tables.append(WITH_BODY)
         if self.operation.auth is not Auth.PUBLIC:
