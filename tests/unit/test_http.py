@@ -74,6 +74,7 @@ def test_the_endpoint_is_mounted_at_the_declared_method_and_path():
     ("body", "status", "code"),
     [
         ("{not json", 400, "MALFORMED_JSON"),
+        (b'{"name": "\xff\xfe", "quantity": 1}', 400, "MALFORMED_JSON"),
         (json.dumps({"name": "x"}), 422, "VALIDATION_FAILED"),
         (json.dumps({"name": "x", "quantity": "many"}), 422, "VALIDATION_FAILED"),
         (json.dumps({"name": "x", "quantity": 1, "admin": True}), 422, "VALIDATION_FAILED"),

@@ -9,12 +9,20 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from products.adapters.wiring import context
 from products.handlers.contracts import IdempotencyKey, ProductId, StockChange
+from products.handlers.responses import ProductStock
 from products.service import stock
 
 api = OperationApi.declared("products", "adjust_stock")
 
 
-@api.endpoint()
+@api.endpoint(
+    response_model=ProductStock,
+    problems={
+        404: ("PRODUCT_NOT_FOUND",),
+        409: ("INSUFFICIENT_STOCK",),
+        422: ("IDEMPOTENCY_KEY_REUSED",),
+    },
+)
 def adjust_stock(
     product_id: ProductId, body: StockChange, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:

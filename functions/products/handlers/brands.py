@@ -2,12 +2,13 @@
 
 from agora.http import OperationApi
 from products.adapters.wiring import context
+from products.handlers.responses import ProductBrands
 from products.service import catalog
 
 api = OperationApi.declared("products", "brands")
 
 
-@api.endpoint()
+@api.endpoint(response_model=ProductBrands)
 def brands() -> list[str]:
     return catalog.distinct_values(context(), "brand")
 

@@ -5,12 +5,13 @@ from typing import Any
 from agora.http import OperationApi
 from products.adapters.wiring import context
 from products.handlers.contracts import ProductId
+from products.handlers.responses import ProductDeleted
 from products.service import catalog
 
 api = OperationApi.declared("products", "delete_product")
 
 
-@api.endpoint()
+@api.endpoint(response_model=ProductDeleted, problems={404: ("PRODUCT_NOT_FOUND",)})
 def delete_product(product_id: ProductId) -> dict[str, Any]:
     catalog.delete_product(context(), product_id)
     return {"message": "Product deleted"}

@@ -6,12 +6,13 @@ from fastapi import Path
 
 from agora.http import OperationApi
 from products.adapters.wiring import context
+from products.handlers.responses import Product
 from products.service import catalog
 
 api = OperationApi.declared("products", "get_by_sku")
 
 
-@api.endpoint()
+@api.endpoint(response_model=Product, problems={404: ("PRODUCT_NOT_FOUND",)})
 def get_by_sku(sku: Annotated[str, Path(max_length=100)]) -> dict[str, Any]:
     return catalog.get_by_sku(context(), sku)
 

@@ -4,12 +4,13 @@ from typing import Any
 
 from agora.http import OperationApi
 from products.adapters.wiring import context
+from products.handlers.responses import ProductList
 from products.service import catalog
 
 api = OperationApi.declared("products", "top_rated")
 
 
-@api.endpoint()
+@api.endpoint(response_model=ProductList)
 def top_rated() -> list[dict[str, Any]]:
     return catalog.showcase(context(), "rating")
 

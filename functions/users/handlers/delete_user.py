@@ -6,12 +6,13 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.handlers.contracts import UserId
+from users.handlers.responses import UserDeleted
 from users.service import profiles
 
 api = OperationApi.declared("users", "delete_user")
 
 
-@api.endpoint()
+@api.endpoint(response_model=UserDeleted, problems={404: ("USER_NOT_FOUND",)})
 def delete_user(user_id: UserId, caller: Caller) -> dict[str, Any]:
     profiles.delete_user(context(), caller, user_id)
     return {"message": "User deleted"}

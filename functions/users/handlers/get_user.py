@@ -6,12 +6,13 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.handlers.contracts import UserId
+from users.handlers.responses import UserProfile
 from users.service import profiles
 
 api = OperationApi.declared("users", "get_user")
 
 
-@api.endpoint()
+@api.endpoint(response_model=UserProfile, problems={404: ("USER_NOT_FOUND",)})
 def get_user(user_id: UserId, caller: Caller) -> dict[str, Any]:
     return profiles.get_profile(context(), caller, user_id)
 

@@ -7,13 +7,16 @@ from fastapi import Request
 from agora.http import OperationApi
 from users.adapters.wiring import context
 from users.handlers.contracts import LoginRequest
-from users.handlers.responses import session_body
+from users.handlers.responses import AuthSession, session_body
 from users.service import accounts
 
 api = OperationApi.declared("users", "login")
 
 
-@api.endpoint()
+@api.endpoint(
+    response_model=AuthSession,
+    problems={401: ("INVALID_CREDENTIALS",), 503: ("AUTH_UNAVAILABLE",)},
+)
 def login(body: LoginRequest, request: Request) -> dict[str, Any]:
     session = accounts.login(context(), body.email, body.password, source_ip(request))
     return session_body("Login successful", session)

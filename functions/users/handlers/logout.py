@@ -5,12 +5,13 @@ from typing import Any
 from agora.auth import Caller
 from agora.http import OperationApi
 from users.adapters.wiring import context
+from users.handlers.responses import AuthLoggedOut
 from users.service import accounts
 
 api = OperationApi.declared("users", "logout")
 
 
-@api.endpoint()
+@api.endpoint(response_model=AuthLoggedOut)
 def logout(caller: Caller) -> dict[str, Any]:
     accounts.logout(context(), caller.token_id, caller.expires_at, caller.session_id)
     return {"message": "Logout successful"}

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
-from pydantic import BaseModel
-
+from agora.contracts import Shape, Timestamp
 from agora.http import OperationApi
 from agora.settings import settings
 
 
-class Health(BaseModel):
-    status: str
+class Health(Shape):
+    status: Literal["healthy"]
     service: str
-    timestamp: str
+    timestamp: Timestamp
     version: str
 
 

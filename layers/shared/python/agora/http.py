@@ -41,7 +41,8 @@ from agora.operations import Auth, Operation, load_service
 from agora.settings import settings
 from agora.text import field_name, first_unstorable, storable, unstorable_problem
 
-_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+# FastAPI answers 400 itself when it cannot read the body at all (not UTF-8, say).
+_STATUS_CODES = {400: "MALFORMED_JSON", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
 def problem_response(body: dict[str, Any]) -> JSONResponse:
