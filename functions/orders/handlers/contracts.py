@@ -8,7 +8,8 @@ from fastapi import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 OrderId = Annotated[str, Path(alias="id", max_length=64)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+# An empty key is refused: it would be stored as a key that no retry can name.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 Line = Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -6,12 +6,13 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from orders.adapters.wiring import context
 from orders.handlers.contracts import PageQuery, PerPageQuery, StatusQuery
+from orders.handlers.responses import OrderPage
 from orders.service import manage
 
 api = OperationApi.declared("orders", "list_orders")
 
 
-@api.endpoint()
+@api.endpoint(response_model=OrderPage)
 def list_orders(
     caller: Caller, page: PageQuery = 1, per_page: PerPageQuery = 10, status: StatusQuery = None
 ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ PaymentId = Annotated[str, Path(alias="id", max_length=64)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 # A JSON number or a numeric string, kept exact: never a float.
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+PaymentMethod = Literal["card", "paypal", "apple_pay", "google_pay"]
 
 
 class Body(BaseModel):
@@ -32,7 +33,7 @@ class CreatePayment(Body):
     user_id: Annotated[str | None, Field(max_length=64)] = None
     amount: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    method: Literal["card", "paypal", "apple_pay", "google_pay"]
+    method: PaymentMethod
     provider: Annotated[str, Field(min_length=1, max_length=50)]
     description: Annotated[str | None, Field(max_length=500)] = None
     metadata: Annotated[dict[str, Any] | None, Field(max_length=50)] = None

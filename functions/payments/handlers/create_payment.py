@@ -6,12 +6,22 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from payments.adapters.wiring import context
 from payments.handlers.contracts import CreatePayment, IdempotencyKey
+from payments.handlers.responses import PaymentCreated
 from payments.service import lifecycle
 
 api = OperationApi.declared("payments", "create_payment")
 
 
-@api.endpoint(status_code=201)
+@api.endpoint(
+    status_code=201,
+    response_model=PaymentCreated,
+    problems={
+        400: ("AMOUNT_MISMATCH", "CURRENCY_MISMATCH"),
+        404: ("ORDER_NOT_FOUND",),
+        409: ("ORDER_CANCELLED", "ORDER_ALREADY_PAID", "PAYMENT_IN_PROGRESS"),
+        422: ("IDEMPOTENCY_KEY_REUSED",),
+    },
+)
 def create_payment(
     body: CreatePayment, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:

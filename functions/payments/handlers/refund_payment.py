@@ -9,12 +9,20 @@ from agora.auth import Caller
 from agora.http import OperationApi
 from payments.adapters.wiring import context
 from payments.handlers.contracts import IdempotencyKey, PaymentId, RefundPayment
+from payments.handlers.responses import PaymentEnvelope
 from payments.service import lifecycle
 
 api = OperationApi.declared("payments", "refund_payment")
 
 
-@api.endpoint()
+@api.endpoint(
+    response_model=PaymentEnvelope,
+    problems={
+        404: ("PAYMENT_NOT_FOUND",),
+        409: ("INVALID_PAYMENT_STATE", "REFUND_NOT_ALLOWED", "REFUND_FAILED"),
+        422: ("INVALID_REFUND", "REFUND_EXCEEDS_PAYMENT", "IDEMPOTENCY_KEY_REUSED"),
+    },
+)
 def refund_payment(
     payment_id: PaymentId,
     caller: Caller,

@@ -10,6 +10,7 @@ from agora.errors import InvalidInput
 from agora.http import OperationApi
 from payments.adapters.wiring import context
 from payments.domain.signatures import verify
+from payments.handlers.responses import WebhookReceipt
 from payments.service import webhooks
 from payments.settings import payments_settings
 
@@ -25,7 +26,21 @@ def webhook_secret() -> str:
     return secret_string(arn)
 
 
-@api.endpoint()
+@api.endpoint(
+    response_model=WebhookReceipt,
+    problems={
+        400: (
+            "INVALID_SIGNATURE",
+            "WEBHOOK_NOT_CONFIGURED",
+            "INVALID_EVENT",
+            "AMOUNT_MISMATCH",
+            "CURRENCY_MISMATCH",
+        ),
+        404: ("PAYMENT_NOT_FOUND",),
+        409: ("INVALID_PAYMENT_STATE",),
+        422: ("REFUND_EXCEEDS_PAYMENT",),
+    },
+)
 async def stripe_webhook(
     request: Request,
     signature: Annotated[str | None, Header(alias="Stripe-Signature", max_length=1024)] = None,

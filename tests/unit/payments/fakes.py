@@ -24,6 +24,7 @@ from payments.domain.provider import (
     ProviderRefund,
     ProviderRefundStatus,
 )
+from payments.service import views
 from payments.service.context import PaymentsContext
 from payments.service.hashing import testing_key
 from payments.service.ports import PayableOrder, ProviderRefused, ProviderUnavailable
@@ -455,6 +456,35 @@ def pay_request(order_id: str, amount: str = "117.98", **extra: Any) -> dict[str
         "method": "card",
         "provider": "stripe",
     } | extra
+
+
+def payment_view(**changes: Any) -> dict[str, Any]:
+    """A completed payment as the API shows it (for handlers whose use case is replaced)."""
+    at = Clock()()
+    payment = Payment(
+        id=uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        order_id=uuid.UUID("00000000-0000-4000-8000-000000000002"),
+        user_id="buyer",
+        amount=Decimal("117.98"),
+        currency="USD",
+        status=Status.COMPLETED,
+        method="card",
+        provider="stripe",
+        intent_id="pi_0123456789ab",
+        client_reference=None,
+        description=None,
+        failure_reason=None,
+        metadata=None,
+        refunded_amount=Decimal("0.00"),
+        refund_pending=Decimal("0.00"),
+        idempotency_key=None,
+        request_hash=None,
+        created_at=at,
+        updated_at=at,
+        processed_at=at,
+        card_last4="4242",
+    )
+    return views.payment(replace(payment, **changes))
 
 
 def money_audit(w: World) -> list[str]:

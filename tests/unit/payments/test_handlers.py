@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+from decimal import Decimal
 
 import pytest
 from fastapi import Request
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from agora.auth import require_user
 from payments.domain.payments import PaymentDeclined, PaymentRequiresAction, RateLimited, RefundNotAllowed
 from payments.domain.signatures import sign
-from tests.unit.payments.fakes import who
+from tests.unit.payments.fakes import payment_view, who
 
 SECRET = "whsec_unit_" + "w" * 32
 
@@ -69,11 +70,12 @@ def signed_in(monkeypatch):
 
 
 def test_confirm_takes_the_clients_id_as_a_reference_or_no_body_at_all(signed_in):
-    app, calls = signed_in("confirm_payment", "confirm", {"id": "p1", "status": "completed"})
+    confirmed = payment_view(client_reference="txn_123456")
+    app, calls = signed_in("confirm_payment", "confirm", confirmed)
     assert (
         app.put("/api/payments/p1/confirm", json={"provider_transaction_id": "txn_123456"}).status_code == 200
     )
-    assert app.put("/api/payments/p1/confirm").json() == {"payment": {"id": "p1", "status": "completed"}}
+    assert app.put("/api/payments/p1/confirm").json() == {"payment": confirmed}
     assert [c[1:] for c in calls] == [("p1", "txn_123456"), ("p1", None)]
 
 
@@ -91,11 +93,12 @@ def test_confirm_answers_what_the_provider_said(signed_in, error, status, code):
 
 
 def test_refund_passes_its_idempotency_key_and_maps_refusals(signed_in):
-    app, calls = signed_in("refund_payment", "refund", {"id": "p1"})
+    refunded = payment_view(refunded_amount=Decimal("10.50"))
+    app, calls = signed_in("refund_payment", "refund", refunded)
     response = app.post(
         "/api/payments/p1/refund", json={"amount": "10.50"}, headers={"Idempotency-Key": "r-1"}
     )
-    assert response.json() == {"payment": {"id": "p1"}}
+    assert response.json() == {"payment": refunded}
     assert [(str(c[2]), c[3], c[4]) for c in calls] == [("10.50", None, "r-1")]
     assert app.post("/api/payments/p1/refund", headers={"Idempotency-Key": ""}).status_code == 422
     refused, _ = signed_in("refund_payment", "refund", RefundNotAllowed("shipped"))
