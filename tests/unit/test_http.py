@@ -75,6 +75,8 @@ def test_the_endpoint_is_mounted_at_the_declared_method_and_path():
     [
         ("{not json", 400, "MALFORMED_JSON"),
         (b'{"name": "\xff\xfe", "quantity": 1}', 400, "MALFORMED_JSON"),
+        ('{"name": "x", "quantity": NaN}', 400, "MALFORMED_JSON"),
+        ('{"name": "x", "quantity": 1, "extra": [-Infinity]}', 400, "MALFORMED_JSON"),
         (json.dumps({"name": "x"}), 422, "VALIDATION_FAILED"),
         (json.dumps({"name": "x", "quantity": "many"}), 422, "VALIDATION_FAILED"),
         (json.dumps({"name": "x", "quantity": 1, "admin": True}), 422, "VALIDATION_FAILED"),
@@ -121,6 +123,40 @@ def test_a_database_that_is_down_slow_or_locked_is_a_503_not_a_500(error):
     client = TestClient(build(raises=raised).app, raise_server_exceptions=False)
     r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
     assert (r.status_code, r.json()["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
+
+
+def aws_outages() -> list:
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+    from pynamodb.exceptions import GetError
+    from redis.exceptions import ConnectionError as RedisDown
+
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+    unreachable = EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+    wrapped = GetError("Failed to get item")
+    wrapped.__cause__ = unreachable
+    return [
+        unreachable,
+        ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+        throttled,
+        wrapped,
+        RedisDown("Connection refused"),
+    ]
+
+
+@pytest.mark.parametrize("raised", aws_outages(), ids=lambda e: type(e).__name__)
+def test_an_aws_service_or_cache_that_is_down_or_busy_is_a_503_not_a_500(raised):
+    client = TestClient(build(raises=raised).app, raise_server_exceptions=False)
+    r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
+    assert (r.status_code, r.json()["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
+
+
+def test_an_aws_refusal_of_the_request_itself_stays_a_500():
+    from botocore.exceptions import ClientError
+
+    refused = ClientError({"Error": {"Code": "ValidationException", "Message": "bad key"}}, "GetItem")
+    client = TestClient(build(raises=refused).app, raise_server_exceptions=False)
+    r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
+    assert (r.status_code, r.json()["code"]) == (500, "INTERNAL_ERROR")
 
 
 def test_user_operations_need_a_valid_unrevoked_token():

@@ -36,7 +36,8 @@ def receive(ctx: PaymentsContext, event: dict[str, Any]) -> str:
     kind = str(event.get("type", ""))
     if kind not in HANDLED:
         return "ignored"
-    obj = (event.get("data") or {}).get("object")
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise _invalid("the event has no object")
     intent_id = obj.get("payment_intent") if obj.get("object") == "charge" else obj.get("id")
@@ -55,8 +56,9 @@ def receive(ctx: PaymentsContext, event: dict[str, Any]) -> str:
     if kind == SUCCEEDED:
         intent = ProviderIntent(intent_id, IntentStatus.SUCCEEDED, amount, currency)
     else:
-        error = obj.get("last_payment_error") or {}
-        reason = str(error.get("message") or "payment failed at the provider")
+        error = obj.get("last_payment_error")
+        message = error.get("message") if isinstance(error, dict) else None
+        reason = str(message or "payment failed at the provider")
         intent = ProviderIntent(
             intent_id, IntentStatus.REQUIRES_PAYMENT_METHOD, amount, currency, decline_reason=reason
         )

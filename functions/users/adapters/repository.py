@@ -13,6 +13,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from agora.errors import DependencyUnavailable
 from agora.events import Envelope
 from users.adapters.tables import (
     OUTBOX_PARTITION,
@@ -304,7 +305,8 @@ class DynamoLoginAttempts:
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-        raise RuntimeError(f"the failure counter {key} kept changing under three updates")
+        # Contention this heavy is transient: the client may try again.
+        raise DependencyUnavailable(f"the failure counter {key} kept changing under three updates")
 
     def reset(self, key: str) -> None:
         LoginFailuresItem(*login_key(key)).delete()

@@ -94,3 +94,20 @@ def test_unknown_types_are_acknowledged_and_unknown_payments_are_404():
     payment = pending(w)
     with pytest.raises(InvalidInput):
         webhooks.receive(w.ctx, intent_event(payment, amount="117.98", currency="usd"))
+
+
+@pytest.mark.parametrize("data", [[], "payment", 7, None, {"object": None}])
+def test_a_signed_event_of_the_wrong_shape_is_refused_not_a_crash(data):
+    w = world()
+    with pytest.raises(InvalidInput) as refused:
+        webhooks.receive(w.ctx, {"id": "evt_z", "type": "payment_intent.succeeded", "data": data})
+    assert refused.value.code == "INVALID_EVENT"
+
+
+@pytest.mark.parametrize("error", ["card declined", ["card declined"], 3])
+def test_a_failure_whose_error_is_not_an_object_still_fails_the_payment(error):
+    w = world()
+    payment = pending(w)
+    failed = intent_event(payment, "payment_intent.payment_failed", "evt_e", last_payment_error=error)
+    assert webhooks.receive(w.ctx, failed) == "failed"
+    assert w.payment(payment["id"]).failure_reason == "payment failed at the provider"

@@ -95,10 +95,53 @@ def problem_from(error: AgoraError, *, instance: str | None = None) -> dict[str,
     return problem(error.status, error.code, error.title, error.detail, instance=instance, **error.extra)
 
 
-def is_dependency_failure(exc: BaseException) -> bool:
-    """A database that is down, unreachable, slow or locked: the client may retry; no bug of ours.
+# AWS error codes that say "the service is busy or down", not "your request is wrong".
+AWS_UNAVAILABLE_CODES = frozenset(
+    {
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestTimeout",
+    }
+)
 
-    psycopg is looked up, never imported: a function that has not loaded it cannot have its errors.
+
+def is_dependency_failure(exc: BaseException) -> bool:
+    """A database, cache or AWS service that is down, unreachable, slow or busy: the client may
+    retry; no bug of ours.  Wrapped errors (PynamoDB wraps botocore's) are followed to their cause.
+
+    The libraries are looked up, never imported: a function that has not loaded one cannot have
+    its errors.
     """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _unavailable(current):
+            return True
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__
+    return False
+
+
+def _unavailable(exc: BaseException) -> bool:
     psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(exc, psycopg.OperationalError)
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        return True
+    redis = sys.modules.get("redis.exceptions")
+    if redis is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return True
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is None:
+        return False
+    if isinstance(exc, botocore.ConnectionError | botocore.HTTPClientError):
+        return True
+    if isinstance(exc, botocore.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) in AWS_UNAVAILABLE_CODES
+    return False

@@ -42,7 +42,12 @@ from agora.settings import settings
 from agora.text import field_name, first_unstorable, storable, unstorable_problem
 
 # FastAPI answers 400 itself when it cannot read the body at all (not UTF-8, say).
-_STATUS_CODES = {400: "MALFORMED_JSON", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+_STATUS_CODES = {
+    400: "MALFORMED_JSON",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
 def problem_response(body: dict[str, Any]) -> JSONResponse:
@@ -88,9 +93,9 @@ class RequestContext:
             error = PayloadTooLarge(f"the body exceeds {self.max_body_bytes} bytes")
             await problem_response(problem_from(error))(scope, receive, send_with_id)
             return
-        unstorable = unstorable_field(scope, bytes(body), self.path_template)
-        if unstorable is not None:
-            await problem_response(unstorable_problem(unstorable))(scope, receive, send_with_id)
+        refused = refusal(scope, bytes(body), self.path_template)
+        if refused is not None:
+            await problem_response(refused)(scope, receive, send_with_id)
             return
 
         replayed = False
@@ -103,6 +108,31 @@ class RequestContext:
             return await receive()
 
         await self.app(scope, replay, send_with_id)
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _non_finite(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def refusal(scope: Scope, body: bytes, path_template: str | None = None) -> dict[str, Any] | None:
+    """The problem a request is refused with before any handler code runs, or None.
+
+    ``NaN`` and ``Infinity`` are not JSON (RFC 8259), though Python's parser takes them: refused
+    here, they never reach a number column.
+    """
+    if body and _is_json(scope):
+        try:
+            json.loads(body, parse_constant=_non_finite)
+        except _NonFinite as constant:
+            return problem(400, "MALFORMED_JSON", "Malformed JSON", f"{constant} is not a JSON number")
+        except ValueError:
+            pass  # not JSON at all: FastAPI answers MALFORMED_JSON
+    unstorable = unstorable_field(scope, body, path_template)
+    return unstorable_problem(unstorable) if unstorable is not None else None
 
 
 def unstorable_field(scope: Scope, body: bytes, path_template: str | None = None) -> str | None:
@@ -188,9 +218,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_dependency_failure(exc):
-            logger().warning("database unavailable", exc_info=True)
+            logger().warning("dependency unavailable", exc_info=True)
             return problem_response(
-                problem_from(DependencyUnavailable("the database did not answer in time"))
+                problem_from(DependencyUnavailable("a service this operation needs did not answer in time"))
             )
         logger().exception("unhandled error")
         return problem_response(
