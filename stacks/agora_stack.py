@@ -19,6 +19,11 @@ from stacks.constructs.monitoring import Monitoring
 KEY_MANAGER = "signing_keys"
 # The PostgreSQL function that alone reads the master secret (it creates the service's role).
 MIGRATOR = "migrate"
+# The services whose functions get SnapStart as declared.  Each such function adds a version and an
+# alias: for every service that would take this one stack past CloudFormation's 500 resources (531),
+# so until the stack is split per service, the entry points of a visit (browsing, signing in) and the
+# stock reservation a checkout waits on.
+SNAP_START_SERVICES = ("users", "products")
 
 
 class AgoraStack(cdk.Stack):
@@ -53,10 +58,11 @@ class AgoraStack(cdk.Stack):
                 environment=self._environment(service),
                 own_roles=self._own_roles(service),
                 own_environment=self._own_environment(service),
+                snap_start=service.name in SNAP_START_SERVICES,
             )
             self._grant(functions)
             for consumer in service.consumers:
-                self.events.subscribe(consumer, functions.consumers[consumer.id])
+                self.events.subscribe(consumer, functions.consumers[consumer.id].invoke_target)
             self.functions[service.name] = functions
         self._grant_internal_callers(services)
         if "users" in self.functions:
@@ -66,13 +72,19 @@ class AgoraStack(cdk.Stack):
             self,
             "Api",
             config=config,
-            services=[(s, dict(self.functions[s.name].operations)) for s in services if s.operations],
+            services=[
+                (s, {op_id: fn.invoke_target for op_id, fn in self.functions[s.name].operations.items()})
+                for s in services
+                if s.operations
+            ],
         )
         for service in services:
             if service.route_prefixes:
                 internal = self.functions[service.name].internal
                 self.registry.register(
-                    service, base_url=self.api.url, functions={i.id: internal[i.id] for i in service.internal}
+                    service,
+                    base_url=self.api.url,
+                    functions={i.id: internal[i.id].invoke_target for i in service.internal},
                 )
 
         self.monitoring = Monitoring(
@@ -140,9 +152,9 @@ class AgoraStack(cdk.Stack):
         targets: dict[str, list[str]] = {}
         for service in services:
             for internal in service.internal:
-                arn = self.functions[service.name].internal[internal.id].function_arn
+                arns = self.functions[service.name].internal[internal.id].invoke_arns
                 for caller in internal.callers:
-                    targets.setdefault(caller, []).extend([arn, f"{arn}:*"])
+                    targets.setdefault(caller, []).extend(arns)
         for caller, arns in targets.items():
             iam.Policy(
                 self.functions[caller],
@@ -162,7 +174,7 @@ class AgoraStack(cdk.Stack):
         keys = cdk.CustomResource(
             users,
             "SigningKeys",
-            service_token=users.internal[KEY_MANAGER].function_arn,
+            service_token=users.internal[KEY_MANAGER].invoke_target.function_arn,
             resource_type="Custom::AgoraSigningKeys",
             # New secrets (a replaced stack resource) get their first key too.
             properties={

@@ -58,6 +58,8 @@ def method_key(op: Operation) -> str:
 
 
 class PublicApi(Construct):
+    """``services`` gives, per operation id, what its method invokes: the function's invoke target."""
+
     def __init__(
         self,
         scope: Construct,

@@ -1,8 +1,10 @@
 """Service discovery: a Cloud Map HTTP namespace with one service per domain service.
 
 Each service registers one instance whose attributes carry what a caller needs:
-the public base URL and, per internal function, its name (``fn_<id>``) and its
-declared timeout in seconds (``timeout_<id>``), from which callers size their wait.
+the public base URL and, per internal function, the name to invoke (``fn_<id>``:
+the function's, qualified by its ``live`` alias where it starts from a SnapStart
+snapshot) and its declared timeout in seconds (``timeout_<id>``), from which
+callers size their wait.
 """
 
 from __future__ import annotations

@@ -1,6 +1,14 @@
-"""A Lambda function per declared operation and consumer, with the settings every function shares."""
+"""A Lambda function per declared operation and consumer, with the settings every function shares.
+
+On AWS a function declared with SnapStart (``agora.operations``) publishes a version on every change
+and gets an alias, ``live``, on it: SnapStart serves published versions only, so routes, queues,
+schedules and internal callers all invoke ``DeclaredFunction.invoke_target``, the alias.  Elsewhere
+(LocalStack, SnapStart off) the target is the function itself.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -17,6 +25,7 @@ from stacks.constructs.data import DataStores
 from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
+LIVE_ALIAS = "live"
 
 
 def service_log_group(stage: str, service: str) -> str:
@@ -40,6 +49,30 @@ def lambda_role(scope: Construct, construct_id: str, description: str, in_vpc: b
             iam.ManagedPolicy.from_aws_managed_policy_name("AWSXRayDaemonWriteAccess"),
         ],
     )
+
+
+class DeclaredFunction(lambda_.Function):
+    """A declared function and what everything that calls it invokes (``invoke_target``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, snap_start: bool, **props: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            **props,
+        )
+        self.invoke_target: lambda_.IFunction = (
+            lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.current_version)
+            if snap_start
+            else self
+        )
+
+    @property
+    def invoke_arns(self) -> list[str]:
+        """What a caller's policy must allow: the alias alone, or the function and its versions."""
+        if self.invoke_target is self:
+            return [self.function_arn, f"{self.function_arn}:*"]
+        return [self.invoke_target.function_arn]
 
 
 class SharedLayers(Construct):
@@ -82,10 +115,13 @@ class ServiceFunctions(Construct):
         environment: dict[str, str],
         own_roles: tuple[str, ...] = (),
         own_environment: dict[str, dict[str, str]] | None = None,
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.service = service
         self._config = config
+        # Whether the functions declared with SnapStart get it here (never on LocalStack).
+        self._snap_start = snap_start and not config.is_localstack
         self._layers = layers
         self._data = data
         self._code = service_code(service.name)
@@ -116,14 +152,14 @@ class ServiceFunctions(Construct):
             retention=config.log_retention,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self.operations: dict[str, lambda_.Function] = {
+        self.operations: dict[str, DeclaredFunction] = {
             op.id: self._function(op, op.function_id) for op in service.operations
         }
-        self.consumers: dict[str, lambda_.Function] = {
+        self.consumers: dict[str, DeclaredFunction] = {
             c.id: self._function(c, c.function_id) for c in service.consumers
         }
         internal = (*service.internal, *service.plumbing)
-        self.internal: dict[str, lambda_.Function] = {
+        self.internal: dict[str, DeclaredFunction] = {
             i.id: self._function(i, i.function_id) for i in internal
         }
         for decl in internal:
@@ -133,28 +169,29 @@ class ServiceFunctions(Construct):
                     f"{decl.function_id}Schedule",
                     description=f"{decl.service}.{decl.id} every {decl.schedule_minutes} min",
                     schedule=events.Schedule.rate(cdk.Duration.minutes(decl.schedule_minutes)),
-                    targets=[targets.LambdaFunction(self.internal[decl.id])],
+                    targets=[targets.LambdaFunction(self.internal[decl.id].invoke_target)],
                 )
         if service.uses_postgres:
             cdk.CustomResource(
                 self,
                 "Migrations",
-                service_token=self.internal["migrate"].function_arn,
+                service_token=self.internal["migrate"].invoke_target.function_arn,
                 resource_type="Custom::AgoraMigrations",
                 # A new fingerprint on every change of the SQL makes CloudFormation run the migrator again.
                 properties={"Fingerprint": migrations_fingerprint(service.name)},
             )
 
     @property
-    def all(self) -> list[lambda_.Function]:
+    def all(self) -> list[DeclaredFunction]:
         return [*self.operations.values(), *self.consumers.values(), *self.internal.values()]
 
-    def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> lambda_.Function:
+    def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> DeclaredFunction:
         name = f"agora-{self._config.stage}-{decl.function_name_suffix}"[:64]
         vpc = self._data.vpc
-        function = lambda_.Function(
+        function = DeclaredFunction(
             self,
             construct_id,
+            snap_start=self._snap_start and decl.starts_from_snapshot,
             function_name=name,
             description=decl.description or f"{decl.service}.{decl.id}",
             runtime=RUNTIME,

@@ -73,3 +73,64 @@ def test_dependency_limits_have_safe_defaults():
 def test_dependency_limits_are_checked(env):
     with pytest.raises(ConfigurationError, match=next(iter(env))):
         Settings.from_env({"AGORA_SERVICE": "orders", **env})
+
+
+def test_an_empty_variable_counts_as_unset():
+    cfg = Settings.from_env({"AGORA_SERVICE": "orders", "AGORA_MAX_BODY_BYTES": "", "AGORA_REDIS_URL": ""})
+    assert cfg.max_body_bytes == 64 * 1024
+    assert cfg.redis_url is None
+    with pytest.raises(ConfigurationError, match="AGORA_SERVICE: Field required"):
+        Settings.from_env({"AGORA_SERVICE": ""})
+
+
+def test_variable_names_are_case_insensitive():
+    assert Settings.from_env({"agora_service": "orders", "Agora_Stage": "prod"}).stage == "prod"
+
+
+def test_every_problem_is_named_by_its_variable():
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({"AGORA_MAX_BODY_BYTES": "0", "AGORA_TRACE_EXPORT": "x"})
+    message = str(refused.value)
+    assert "AGORA_SERVICE: Field required" in message
+    assert "AGORA_MAX_BODY_BYTES" in message and "AGORA_TRACE_EXPORT" in message
+
+
+def test_the_process_environment_is_read_once_per_container(monkeypatch):
+    from agora import settings as module
+
+    monkeypatch.setenv("AGORA_SERVICE", "payments")
+    monkeypatch.setenv("AGORA_DISCOVERY_TTL_S", "7")
+    module.settings.cache_clear()
+    try:
+        first = module.settings()
+        assert (first.service, first.discovery_ttl_s) == ("payments", 7)
+        monkeypatch.setenv("AGORA_DISCOVERY_TTL_S", "8")
+        assert module.settings() is first
+    finally:
+        module.settings.cache_clear()
+
+
+def test_no_dotenv_file_or_secrets_directory_is_read(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("AGORA_SERVICE=from-dotenv\nAGORA_STAGE=from-dotenv\n")
+    (tmp_path / "agora_stage").write_text("from-a-secrets-dir")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AGORA_SERVICE", raising=False)
+    with pytest.raises(ConfigurationError, match="AGORA_SERVICE"):
+        Settings.from_env()
+    assert Settings.from_env({"AGORA_SERVICE": "orders"}).stage == "dev"
+
+
+def test_keyword_arguments_win_over_the_environment_and_are_checked_alike(monkeypatch):
+    monkeypatch.setenv("AGORA_SERVICE", "users")
+    assert Settings(service="orders").service == "orders"
+    with pytest.raises(ConfigurationError, match="AGORA_SERVICE"):
+        Settings(service="Orders!")
+
+
+def test_a_services_own_settings_read_and_name_their_own_variables():
+    from orders.settings import OrdersSettings
+
+    cfg = OrdersSettings.from_env({"AGORA_SERVICE": "orders", "AGORA_ORDER_MAX_LINES": "7"})
+    assert (cfg.order_max_lines, cfg.checkout_abandon_s) == (7, 120)
+    with pytest.raises(ConfigurationError, match="AGORA_ORDER_MAX_LINES"):
+        OrdersSettings.from_env({"AGORA_SERVICE": "orders", "AGORA_ORDER_MAX_LINES": "0"})

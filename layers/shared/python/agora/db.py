@@ -10,6 +10,9 @@ Every session carries the limits of ``agora.settings``: ``statement_timeout``
 the pool after ``AGORA_DB_POOL_TIMEOUT_S`` (2).  ``build_pool`` applies the same
 limits to any server, for tests and tools.
 
+Under SnapStart a pool opened during init is closed before the snapshot and dropped in
+every restored copy (``agora.snapstart``): no two copies share one server session.
+
 Each service connects as its own role, with the secret ``AGORA_DATABASE_SECRET_ARN``
 names (RDS secret JSON).  A secret that names no ``sslmode`` gets ``verify-full``
 against ``sslrootcert`` (default ``system``, the trust store of the runtime); the
@@ -32,6 +35,7 @@ DEFAULT_SSLMODE = "verify-full"
 # libpq's name for the system trust store (libpq 16+): used only when no RDS bundle is deployed.
 SYSTEM_TRUST_STORE = "system"
 RDS_CA_PACKAGE, RDS_CA_FILE = "agora_certs", "rds-ca-bundle.pem"
+CLOSE_TIMEOUT_S = 1.0
 
 
 def rds_ca_bundle() -> str:
@@ -118,7 +122,27 @@ def build_pool(
 
 @cache
 def pool() -> ConnectionPool:
-    return build_pool(conninfo(settings()))
+    from agora import snapstart
+
+    created = build_pool(conninfo(settings()))
+    snapstart.before_snapshot(discard_pool)
+    snapstart.after_restore(discard_pool)
+    return created
+
+
+def discard_pool() -> None:
+    """Close the container's pool, if it has one; the next ``pool()`` opens another."""
+    if not pool.cache_info().currsize:
+        return
+    current = pool()
+    pool.cache_clear()
+    try:
+        # Bounded: a restored copy must finish its hooks within Lambda's 10 s.
+        current.close(timeout=CLOSE_TIMEOUT_S)
+    except Exception as exc:  # a dead session must not keep the copy from serving
+        from agora.observability import logger
+
+        logger().warning("closing the database pool failed", extra={"error": type(exc).__name__})
 
 
 def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -9,12 +9,17 @@ FastAPI; ``agora.auth`` binds it to requests.
 
 Revocation lives in a Redis denylist (logged-out tokens, deleted users).  Unlike
 the cache, its reader tells "not revoked" from "could not ask": what a caller does
-when it could not ask is the operation's decision (``agora.auth``).
+when it could not ask is the operation's decision (``agora.auth``).  Its Redis client is
+closed before a SnapStart snapshot and dropped in every restored copy (``agora.snapstart``).
+The public keys are not: every copy may verify with the same keys, and their cache expires
+by the clock like any secret's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -166,10 +171,22 @@ class Denylist:
                 raise DenylistUnavailable("no token denylist is configured for this function")
             import redis
 
+            from agora import snapstart
+
             self._client = redis.Redis.from_url(
                 self.url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True
             )
+            _connected.add(self)
+            snapstart.before_snapshot(_forget_connections)
+            snapstart.after_restore(_forget_connections)
         return self._client
+
+    def _forget_connection(self) -> None:
+        client, self._client, self._down_until = self._client, None, 0.0
+        # After a restore its sockets lead nowhere: a failure to close them is moot.
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
 
     def _call(self, op: str, *args: Any) -> Any:
         from redis.exceptions import RedisError
@@ -197,6 +214,16 @@ class Denylist:
     def deny_user(self, user_id: str, ttl_s: int) -> None:
         if ttl_s > 0:
             self._call("set", USER_DENYLIST_PREFIX + user_id, "1", ttl_s)
+
+
+# Denylists holding a client they made: SnapStart's hooks drop those clients.
+_connected: weakref.WeakSet[Denylist] = weakref.WeakSet()
+
+
+def _forget_connections() -> None:
+    for made in list(_connected):
+        made._forget_connection()
+    _connected.clear()
 
 
 @cache

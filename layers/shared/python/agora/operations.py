@@ -30,10 +30,24 @@ class RateLimit:
 
 
 class Named:
-    """What every declared function has: the service it belongs to and an id within it."""
+    """What every declared function has: the service it belongs to, an id within it, and SnapStart.
+
+    ``snap_start`` (AWS only): the function is initialised once per published version and every
+    cold start resumes from that snapshot.  None takes its kind's default: on where someone waits
+    for a cold start (a request, an event's effect, a service's call), off where no one does
+    (schedules, deploy steps, operators' tools), which pay for a snapshot and gain nothing.
+    """
 
     service: str
     id: str
+    snap_start: bool | None
+
+    @property
+    def starts_from_snapshot(self) -> bool:
+        return self.snap_start if self.snap_start is not None else self._snap_start_by_default()
+
+    def _snap_start_by_default(self) -> bool:
+        return True
 
     @property
     def function_id(self) -> str:
@@ -61,6 +75,7 @@ class Operation(Named):
     # Refuse a token whose revocation cannot be checked (Redis down)?  None: yes for every
     # operation behind a token that is not a GET; reads trust the signature until the token expires.
     fail_closed: bool | None = None
+    snap_start: bool | None = None
 
     @property
     def revocation_fails_closed(self) -> bool:
@@ -82,6 +97,7 @@ class Consumer(Named):
     memory_mb: int = 512
     timeout_s: int = 30
     description: str = ""
+    snap_start: bool | None = None
 
     @property
     def all_events(self) -> bool:
@@ -103,6 +119,11 @@ class Internal(Named):
     timeout_s: int = 15
     schedule_minutes: int | None = None
     description: str = ""
+    snap_start: bool | None = None
+
+    def _snap_start_by_default(self) -> bool:
+        # A calling service waits on it; a schedule, a deploy or an operator does not.
+        return bool(self.callers) and self.schedule_minutes is None
 
 
 @dataclass(frozen=True)

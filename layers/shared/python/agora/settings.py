@@ -1,6 +1,9 @@
 """Typed configuration, read from the environment once per container and validated at cold start.
 
-Every variable is ``AGORA_<FIELD>`` in upper case.  Secrets are never values in
+Every variable is ``AGORA_<FIELD>`` (pydantic-settings, case-insensitive); an empty
+variable counts as unset, and nothing else is read: no ``.env`` file, no secrets
+directory, no command line.  A subclass (a service's own settings) adds fields the
+same way.  Secrets are never values in
 the environment on AWS: a field holds a Secrets Manager ARN and the value is
 fetched (and cached) through Powertools Parameters when first needed.
 
@@ -21,12 +24,15 @@ Limits that keep a function from hanging on a dependency:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
+from agora import snapstart
 
 PREFIX = "AGORA_"
 
@@ -35,8 +41,16 @@ class ConfigurationError(RuntimeError):
     """The function was deployed with missing or invalid settings: fail the cold start loudly."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        case_sensitive=False,
+        env_ignore_empty=True,
+        env_file=None,
+        secrets_dir=None,
+        frozen=True,
+        extra="ignore",
+    )
 
     service: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     stage: str = "dev"
@@ -84,25 +98,56 @@ class Settings(BaseModel):
             parse(spec)
         return spec
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid configuration: {_problems(exc)}") from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keyword arguments (tests) over the environment; a deployed function has only the environment.
+        return init_settings, env_settings
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            raw = env.get(PREFIX + name.upper())
-            if raw not in (None, ""):
-                values[name] = raw
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{PREFIX}{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid configuration: {problems}") from None
+        """The settings in ``environ`` (the process environment by default), else ``ConfigurationError``."""
+        if environ is None:
+            return cls()
+        return cls(_build_sources=((_GivenEnvironment(cls, environ),), {}))
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """The environment source over a given mapping: a test checks the very parsing a function uses."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each error named by its variable, e.g. ``AGORA_SERVICE: Field required``."""
+    named = ((".".join(str(p) for p in e["loc"]).upper() or "SETTINGS", e["msg"]) for e in exc.errors())
+    return "; ".join(f"{PREFIX}{name}: {message}" for name, message in named)
 
 
 @cache
 def settings() -> Settings:
     """The container's settings, validated once (a bad deploy fails on its first cold start)."""
     return Settings.from_env()
+
+
+# Every function imports its settings during init: from here each SnapStart copy re-seeds itself.
+snapstart.install()
