@@ -75,3 +75,9 @@ def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s:
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout_s}s")
         time.sleep(every_s)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The contract fuzz runs last: the accounts, products and orders it makes and the failed logins it
+    spends must not change what another test counts, audits or may do."""
+    items.sort(key=lambda item: item.path.name == "test_contract_fuzz.py")

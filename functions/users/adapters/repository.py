@@ -75,7 +75,9 @@ def _to_item(user: User) -> UserItem:
 
 def _to_user(item: UserItem) -> User:
     address = item.address.as_dict() if item.address is not None else None
-    preferences = item.preferences.as_dict() if item.preferences is not None else {}
+    stored = item.preferences.as_dict() if item.preferences is not None else {}
+    # A null was once stored for a preference sent as null: it reads as the default.
+    preferences = {name: value for name, value in stored.items() if value is not None}
     return User(
         id=item.id,
         email=item.email,

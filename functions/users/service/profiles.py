@@ -42,8 +42,9 @@ def update_profile(
     changes = dict(changes)
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
-    if "preferences" in changes:  # a partial update of preferences keeps the others
-        changes["preferences"] = replace(user.preferences, **(changes["preferences"] or {}))
+    if "preferences" in changes:  # a partial update of preferences keeps the others; null is "not given"
+        given = {name: value for name, value in (changes["preferences"] or {}).items() if value is not None}
+        changes["preferences"] = replace(user.preferences, **given)
     if changes.get("address") is not None:
         changes["address"] = Address(**changes["address"])
     updated, changed = apply_changes(user, changes, ctx.now_iso())
