@@ -47,9 +47,11 @@ def test_packaging_runs_the_venvs_uv_without_any_on_path(tmp_path: Path):
 
 def test_dependency_layer_bundles_with_the_system_path_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PATH", SYSTEM_PATH)
-    bundler = packaging.LockedWheels("x86_64-manylinux_2_28")
-    assert bundler.try_bundle(str(tmp_path))
+    # A build of its own: the one synthesis keeps between runs would not run uv at all.
+    packaging.dependencies_layer_asset("x86_64-manylinux_2_28").build(tmp_path)
     assert (tmp_path / "python" / "fastapi").is_dir()
+    # Compiled by the venv's own interpreter, like the installing.
+    assert (tmp_path / "python" / "fastapi" / "__pycache__" / "__init__.cpython-313.pyc").is_file()
     assert not (tmp_path / "python" / "boto3").exists()  # the runtime provides it
     # Amazon RDS's CAs travel in the layer, for verify-full TLS to Aurora.
     bundle = tmp_path / "python" / "agora_certs" / "rds-ca-bundle.pem"
