@@ -99,6 +99,7 @@ ENVIRONMENT = {
     "AGORA_IDEMPOTENCY_TABLE": "agora-idempotency",
     "POWERTOOLS_METRICS_NAMESPACE": "Agora",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
     # /var/task and /opt are read-only: nothing a cold start compiles is kept for the next one.
@@ -169,7 +170,7 @@ def package(services: Sequence[Service]) -> Artifacts:
 
     site = Path(sysconfig.get_paths()["purelib"])
     assets = {
-        **{f"code-{s.name}": packaging.service_asset(s.name) for s in services},
+        **{f"code-{s.name}": packaging.service_asset(s.name, packaging.declared_files(s)) for s in services},
         "layer-shared": packaging.shared_layer_asset(),
         "layer-dependencies": packaging.dependencies_layer_asset(host_platform_tag()),
         # Not an asset the stack deploys: the runtime's own packages, compiled as the runtime has them.

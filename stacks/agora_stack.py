@@ -130,6 +130,8 @@ class AgoraStack(cdk.Stack):
             "AGORA_IDEMPOTENCY_TABLE": self.data.idempotency_table.table_name,
             "POWERTOOLS_METRICS_NAMESPACE": "Agora",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # No pydantic plugins are installed: skip scanning every package's entry points at cold start.
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
         }
         if service.uses_postgres:
             env["AGORA_DATABASE_SECRET_ARN"] = self.data.service_database_secrets[service.name].secret_arn

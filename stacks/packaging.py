@@ -27,6 +27,8 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
+from agora.operations import Service
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 SHARED_LAYER_DIR = ROOT / "layers" / "shared"
@@ -354,6 +356,11 @@ def dependencies_layer_asset(platform_tag: str) -> CompiledAsset:
 
 def service_code(service: str, extra: Mapping[Path, str] | None = None) -> lambda_.Code:
     return service_asset(service, extra).code()
+
+
+def declared_files(service: Service) -> dict[Path, str]:
+    """The repository files a service declares its package carries (``Service.package_files``)."""
+    return {ROOT / source: destination for source, destination in service.package_files}
 
 
 def shared_layer_code() -> lambda_.Code:

@@ -4,6 +4,7 @@ Both are public and read-only; their budget is small because nothing a shop need
 """
 
 from agora.operations import Auth, Operation, RateLimit, Service
+from docs.assets import SOURCES
 
 H = "docs.handlers"
 
@@ -25,6 +26,7 @@ SERVICE = Service(
     name="docs",
     rate_limit=RateLimit(per_minute=120, burst=30),
     route_prefixes=("/api/docs", "/api/openapi.json"),
+    package_files=tuple((source, f"docs/assets/{name}") for name, source in SOURCES.items()),
     operations=(
         op("openapi_document", "/api/openapi.json", "The API's OpenAPI 3.1 document"),
         op("docs_page", "/api/docs", "Swagger UI over the OpenAPI document"),

@@ -22,7 +22,13 @@ from constructs import Construct
 from agora.operations import Consumer, Internal, Operation, Service
 from stacks.config import DeployConfig
 from stacks.constructs.data import DataStores
-from stacks.packaging import dependencies_layer_code, migrations_fingerprint, service_code, shared_layer_code
+from stacks.packaging import (
+    declared_files,
+    dependencies_layer_code,
+    migrations_fingerprint,
+    service_code,
+    shared_layer_code,
+)
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LIVE_ALIAS = "live"
@@ -124,7 +130,7 @@ class ServiceFunctions(Construct):
         self._snap_start = snap_start and not config.is_localstack
         self._layers = layers
         self._data = data
-        self._code = service_code(service.name)
+        self._code = service_code(service.name, declared_files(service))
         # Settings only one function of the service may see (the migrator's master secret).
         self._own_environment = own_environment or {}
         self._environment = {

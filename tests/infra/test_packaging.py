@@ -207,3 +207,13 @@ def test_packaging_refuses_to_compile_for_another_python(monkeypatch: pytest.Mon
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     with pytest.raises(RuntimeError, match=rf"python3\.12 runtime, but runs under Python {running}"):
         packaging.shared_layer_asset().fingerprint()
+
+
+def test_the_docs_package_carries_the_committed_document_and_the_pinned_ui(tmp_path: Path):
+    from agora.operations import load_service
+    from docs.assets import SOURCES
+
+    built = tmp_path / "docs"
+    packaging.service_asset("docs", packaging.declared_files(load_service("docs"))).build(built)
+    for name, source in SOURCES.items():
+        assert (built / "docs" / "assets" / name).read_bytes() == (packaging.ROOT / source).read_bytes(), name

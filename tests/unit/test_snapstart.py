@@ -183,3 +183,19 @@ def test_every_function_installs_the_reseed_by_importing_its_settings():
         AWS_LAMBDA_INITIALIZATION_TYPE=snapstart.SNAP_START,
     )
     assert installed == "True"
+
+
+def test_aws_clients_made_before_the_snapshot_are_remade_after_a_restore(monkeypatch):
+    from agora import aws, internal
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws.clear_clients()
+    internal._lambda_client.cache_clear()
+    events, invoker = aws.client("events"), internal._lambda_client(7.0, 1)
+    assert aws.client("events") is events and internal._lambda_client(7.0, 1) is invoker
+
+    snapstart.run_after_restore()
+    assert aws.client("events") is not events
+    assert internal._lambda_client(7.0, 1) is not invoker
+    aws.clear_clients()
+    internal._lambda_client.cache_clear()

@@ -52,6 +52,11 @@ def _create(service: str, config: dict[str, Any]) -> Any:
     import boto3
     from botocore.config import Config
 
+    from agora import snapstart
+
+    # A client's pooled sockets and cached credentials must not be shared by restored copies.
+    snapstart.after_restore(clear_clients)
+
     # Short timeouts and standard retries: a Lambda must not hang on a slow dependency.
     base = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client(service, config=base.merge(Config(**config)) if config else base)

@@ -150,8 +150,11 @@ def _read_timeout_s(wanted: float, name: str) -> float:
 
 @lru_cache(maxsize=32)
 def _lambda_client(read_timeout_s: float, attempts: int) -> Any:
+    from agora import snapstart
     from agora.aws import client
     from agora.settings import settings
+
+    snapstart.after_restore(_lambda_client.cache_clear)
 
     cfg = settings()
     lambda_client = client(

@@ -139,6 +139,9 @@ class Service:
     uses_postgres: bool = False
     uses_dynamodb: bool = False
     business_metrics: tuple[str, ...] = field(default=())
+    # Files of the repository the service's code package carries besides its own folder:
+    # (path from the repository root, path inside the package).
+    package_files: tuple[tuple[str, str], ...] = field(default=())
 
     def operation(self, operation_id: str) -> Operation:
         for op in self.operations:
