@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from tests.integration.orders.conftest import new_product, order_request, principal
-from tests.unit.orders.published import Apps, Published
+from tests.unit.published import Apps, Published
 
 CONTRACT = Published("orders")
 

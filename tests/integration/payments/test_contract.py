@@ -10,7 +10,7 @@ from payments.domain.provider import DECLINED_CARD
 from payments.domain.signatures import sign
 from payments.handlers import stripe_webhook
 from tests.integration.payments.test_payments import request, who
-from tests.unit.orders.published import Apps, Published
+from tests.unit.published import Apps, Published
 
 CONTRACT = Published("payments")
 SECRET = "whsec_contract_" + "i" * 32

@@ -15,8 +15,8 @@ import pytest
 
 from orders.service import manage
 from tests.unit.orders.fakes import who, world
-from tests.unit.orders.published import Apps, Published
 from tests.unit.orders.test_manage import payment_event
+from tests.unit.published import Apps, Published
 
 CONTRACT = Published("orders")
 ADMIN = who("root", "admin")

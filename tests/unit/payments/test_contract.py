@@ -18,8 +18,8 @@ import pytest
 from payments.domain.provider import ACTION_CARD, DECLINED_CARD, DECLINED_ON_CONFIRM_CARD
 from payments.domain.signatures import sign
 from payments.handlers import stripe_webhook
-from tests.unit.orders.published import Apps, Published
 from tests.unit.payments.fakes import pay_request, who, world
+from tests.unit.published import Apps, Published
 
 CONTRACT = Published("payments")
 SECRET = "whsec_contract_" + "c" * 32

@@ -4,18 +4,19 @@ apps, and the check a client's validator would make of each answer."""
 from __future__ import annotations
 
 import importlib
-import json
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from jsonschema import Draft202012Validator
 
+from tests.unit.published import Published
 from users.operations import SERVICE
 
-DOCUMENT: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[3] / "openapi" / "users.json").read_text()
-)
+CONTRACT = Published("users")
+DOCUMENT = CONTRACT.document
+conform = CONTRACT.check
+refused = CONTRACT.refused
+reached = CONTRACT.reached
+success = CONTRACT.success_schema
 
 
 def call(operation_id: str, token: str | None = None, path_id: str | None = None, **kwargs: Any) -> Any:
@@ -25,50 +26,3 @@ def call(operation_id: str, token: str | None = None, path_id: str | None = None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     path = op.path.replace("{id}", path_id or "")
     return TestClient(app).request(op.method, path, headers=headers | kwargs.pop("headers", {}), **kwargs)
-
-
-def documented(operation_id: str) -> dict[str, Any]:
-    op = SERVICE.operation(operation_id)
-    operation: dict[str, Any] = DOCUMENT["paths"][op.path][op.method.lower()]
-    return operation
-
-
-def success(operation_id: str) -> tuple[int, dict[str, Any]]:
-    """The operation's documented success status and the schema of its JSON body."""
-    responses = documented(operation_id)["responses"]
-    (status,) = [s for s in responses if s.startswith("2")]
-    return int(status), responses[status]["content"]["application/json"]["schema"]
-
-
-def reached(schema: Any) -> set[str]:
-    """The component schemas ``schema`` refers to, at any depth (through other components too)."""
-    schemas = DOCUMENT["components"]["schemas"]
-    prefix = '"$ref": "#/components/schemas/'
-    found: set[str] = set()
-    todo = [schema]
-    while todo:
-        text = json.dumps(todo.pop())
-        for name in {part.split('"', 1)[0] for part in text.split(prefix)[1:]} - found:
-            found.add(name)
-            todo.append(schemas[name])
-    return found
-
-
-def conform(operation_id: str, response: Any) -> Any:
-    """The response's JSON body, once its status, media type and body are what the document promises."""
-    responses = documented(operation_id)["responses"]
-    status = str(response.status_code)
-    assert status in responses, f"{operation_id} answered an undocumented {status}: {response.text}"
-    media_type = response.headers["content-type"].split(";")[0].strip()
-    content = responses[status]["content"]
-    assert media_type in content, f"{operation_id} {status} answered {media_type}, documented {list(content)}"
-    body = response.json()
-    schema = {**content[media_type]["schema"], "components": DOCUMENT["components"]}
-    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
-    return body
-
-
-def refused(operation_id: str, response: Any) -> tuple[int, str]:
-    """The status and problem code of a refusal the document declares for the operation."""
-    body = conform(operation_id, response)
-    return response.status_code, body["code"]

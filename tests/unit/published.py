@@ -21,7 +21,7 @@ from agora.contracts import PROBLEM_JSON
 from agora.identity import Principal
 from agora.operations import Operation, load_service
 
-OPENAPI = Path(__file__).resolve().parents[3] / "openapi"
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi"
 
 
 class Published:
@@ -43,6 +43,34 @@ class Published:
         (status,) = [s for s in self.responses(op) if s.startswith("2")]
         schema = self.responses(op)[status]["content"]["application/json"]["schema"]
         return int(status), schema["$ref"].removeprefix("#/components/schemas/")
+
+    def documented(self, operation_id: str) -> dict[str, Any]:
+        op = self.service.operation(operation_id)
+        operation: dict[str, Any] = self.document["paths"][op.path][op.method.lower()]
+        return operation
+
+    def success_schema(self, operation_id: str) -> tuple[int, dict[str, Any]]:
+        """The operation's documented success status and the schema of its JSON body."""
+        responses = self.documented(operation_id)["responses"]
+        (status,) = [s for s in responses if s.startswith("2")]
+        return int(status), responses[status]["content"]["application/json"]["schema"]
+
+    def reached(self, schema: Any) -> set[str]:
+        """The component schemas ``schema`` refers to, at any depth (through other components too)."""
+        prefix = '"$ref": "#/components/schemas/'
+        found: set[str] = set()
+        todo = [schema]
+        while todo:
+            text = json.dumps(todo.pop())
+            for name in {part.split('"', 1)[0] for part in text.split(prefix)[1:]} - found:
+                found.add(name)
+                todo.append(self.schemas[name])
+        return found
+
+    def refused(self, operation_id: str, response: Any) -> tuple[int, str]:
+        """The status and problem code of a refusal the document declares for the operation."""
+        body = self.check(operation_id, response)
+        return response.status_code, body["code"]
 
     def validator(self, schema: dict[str, Any]) -> Draft202012Validator:
         # The document's components ride along, so that "#/components/schemas/..." resolves.
