@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from agora.operations import Consumer, Internal, Operation, Service, load_all
+from bench.cold_start import ENVIRONMENT, SECRET, service_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_FRAMEWORKS = ("fastapi", "starlette")
@@ -54,37 +55,11 @@ print(json.dumps(loaded))
 
 
 def stack_environment(service: Service, decl: Operation | Consumer | Internal) -> dict[str, str]:
-    """The variables the stack sets on the function (placeholders where AWS would give a name or ARN)."""
-    secret = "arn:aws:secretsmanager:us-east-1:000000000000:secret:agora"
-    env = {
-        "AGORA_SERVICE": service.name,
-        "AGORA_OPERATION": decl.id,
-        "AGORA_STAGE": "prod",
-        "AGORA_VERSION": "1.0.0",
-        "AGORA_EVENT_BUS_NAME": "agora",
-        "AGORA_NAMESPACE": "agora",
-        "AGORA_TRACE_EXPORT": "daemon",
-        "AGORA_JWT_PUBLIC_KEYS_ARN": f"{secret}-jwks",
-        "AGORA_REDIS_URL": "redis://127.0.0.1:6379/0",
-        "AGORA_IDEMPOTENCY_TABLE": "agora-idempotency",
-        "POWERTOOLS_SERVICE_NAME": service.name,
-        "POWERTOOLS_METRICS_NAMESPACE": "Agora",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
-    if service.uses_postgres:
-        env["AGORA_DATABASE_SECRET_ARN"] = f"{secret}-{service.name}-db"
-        env["AGORA_DATABASE_NAME"] = f"agora_{service.name}"
-    if service.uses_dynamodb:
-        env["AGORA_USERS_TABLE"] = "agora-users"
-    if service.name == "users":
-        env["AGORA_JWT_SIGNING_KEY_ARN"] = f"{secret}-signing-keys"
-    if service.name == "payments":
-        env["AGORA_WEBHOOK_SECRET_ARN"] = f"{secret}-webhook"
-        env["AGORA_REQUEST_HASH_KEY_ARN"] = f"{secret}-request-hash"
+    """The variables the stack sets on the function, as the cold-start bench lays them out."""
+    env = {**ENVIRONMENT, **service_environment(service), "AGORA_SERVICE": service.name}
+    env["POWERTOOLS_SERVICE_NAME"] = service.name
     if decl.id == "migrate":
-        env["AGORA_DATABASE_MASTER_SECRET_ARN"] = f"{secret}-db-master"
+        env["AGORA_DATABASE_MASTER_SECRET_ARN"] = f"{SECRET}-db-master"
     return env
 
 
