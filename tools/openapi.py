@@ -138,7 +138,9 @@ def document(title: str, fragments: dict[str, dict[str, Any]]) -> dict[str, Any]
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": VERSION, "description": DESCRIPTION},
-        "servers": [{"url": "/", "description": "The API's base URL (the stage's invoke URL)"}],
+        # Relative to where the API serves this document (<base>/api/openapi.json): the base URL,
+        # whatever host, stage or proxy prefix the client reached it through.
+        "servers": [{"url": "..", "description": "The API's base URL (relative to /api/openapi.json)"}],
         "tags": [{"name": name} for name in fragments],
         "paths": {path: paths[path] for path in sorted(paths)},
         "components": {
