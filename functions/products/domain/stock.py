@@ -92,9 +92,19 @@ def check_reservable(lines: Sequence[Line], found: Mapping[int, Product]) -> Non
         )
 
 
+# The most a product may hold (as a new product's stockQuantity may): far inside the column's range.
+MAX_STOCK = 1_000_000_000
+
+
+class StockLimitExceeded(UnprocessableEntity):
+    code = "STOCK_LIMIT_EXCEEDED"
+
+
 def check_stock_change(current: int, delta: int) -> int:
     if current + delta < 0:
         raise InsufficientStock(f"the stock cannot go below zero (it is {current})")
+    if current + delta > MAX_STOCK:
+        raise StockLimitExceeded(f"a product holds at most {MAX_STOCK} units (it has {current})")
     return current + delta
 
 

@@ -20,7 +20,7 @@ api = OperationApi.declared("products", "adjust_stock")
     problems={
         404: ("PRODUCT_NOT_FOUND",),
         409: ("INSUFFICIENT_STOCK",),
-        422: ("IDEMPOTENCY_KEY_REUSED",),
+        422: ("IDEMPOTENCY_KEY_REUSED", "STOCK_LIMIT_EXCEEDED"),
     },
 )
 def adjust_stock(

@@ -6,6 +6,7 @@ import pytest
 from agora.errors import InvalidInput, UnprocessableEntity
 from products.domain.catalog import NewProduct, Product, check_price, money, product_changes, sort_key
 from products.domain.stock import (
+    MAX_STOCK,
     IdempotencyKeyReused,
     InsufficientStock,
     Line,
@@ -14,6 +15,7 @@ from products.domain.stock import (
     ReservationMismatch,
     ReservationState,
     StockAdjustment,
+    StockLimitExceeded,
     UnknownProducts,
     Verdict,
     check_reservable,
@@ -109,6 +111,13 @@ def test_stock_never_goes_below_zero():
     assert check_stock_change(3, -3) == 0
     with pytest.raises(InsufficientStock):
         check_stock_change(3, -4)
+
+
+def test_stock_never_grows_past_what_a_product_may_hold():
+    assert check_stock_change(MAX_STOCK - 5, 5) == MAX_STOCK
+    with pytest.raises(StockLimitExceeded) as refused:
+        check_stock_change(MAX_STOCK - 5, 6)
+    assert (refused.value.status, refused.value.code) == (422, "STOCK_LIMIT_EXCEEDED")
 
 
 def held(order_id: str = "o1") -> Reservation:
