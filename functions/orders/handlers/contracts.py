@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agora.contracts import omittable, refuse_cleared
+
 OrderId = Annotated[str, Path(alias="id", max_length=64)]
 # An empty key is refused: it would be stored as a key that no retry can name.
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
@@ -52,8 +54,8 @@ Status = Literal["pending", "confirmed", "processing", "shipped", "delivered", "
 
 
 class UpdateOrder(Body):
-    status: Status | None = None
-    shipping_address: Address | None = None
+    status: Status | None = omittable()
+    shipping_address: Address | None = omittable()
     notes: Annotated[str | None, Field(max_length=2000)] = None
     metadata: Annotated[dict[str, Any] | None, Field(max_length=50)] = None
 
@@ -61,10 +63,7 @@ class UpdateOrder(Body):
     def _something_to_change(self) -> UpdateOrder:
         if not self.model_fields_set:
             raise ValueError("nothing to change")
-        if "status" in self.model_fields_set and self.status is None:
-            raise ValueError("status cannot be null")
-        if "shipping_address" in self.model_fields_set and self.shipping_address is None:
-            raise ValueError("shipping_address cannot be null")
+        refuse_cleared(self)
         return self
 
 

@@ -9,6 +9,8 @@ from fastapi import Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from agora.contracts import omittable, refuse_cleared
+
 ProductId = Annotated[int, Path(alias="id", ge=1, le=2**62)]
 Page = Annotated[int, Query(ge=0, le=100_000)]
 Size = Annotated[int, Query(ge=1, le=100)]
@@ -33,20 +35,18 @@ class ProductFields(Body):
 
 
 class ProductChanges(Body):
-    name: Text | None = None
-    description: str | None = Field(default=None, min_length=1, max_length=2000)
-    price: Money | None = None
-    category: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"\S")
-    stock_quantity: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    name: Text | None = omittable()
+    description: str | None = omittable(min_length=1, max_length=2000)
+    price: Money | None = omittable()
+    category: str | None = omittable(min_length=1, max_length=100, pattern=r"\S")
+    stock_quantity: int | None = omittable(ge=0, le=1_000_000_000)
     brand: str | None = Field(default=None, max_length=50)
     sku: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
-    images: list[Annotated[str, Field(max_length=2048)]] | None = Field(default=None, max_length=20)
+    images: list[Annotated[str, Field(max_length=2048)]] | None = omittable(max_length=20)
 
     @model_validator(mode="after")
     def _required_fields_are_not_cleared(self) -> ProductChanges:
-        for name in ("name", "description", "price", "category", "stock_quantity", "images"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{to_camel(name)} cannot be null")
+        refuse_cleared(self)
         return self
 
     def changes(self) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from agora.contracts import omittable, refuse_cleared
+
 # The ``{id}`` path parameter of /api/users/{id}.
 UserId = Annotated[str, Path(alias="id", max_length=64)]
 
@@ -54,19 +56,17 @@ class PreferencesBody(Body):
 
 
 class UpdateUserRequest(Body):
-    email: str | None = Field(default=None, max_length=254)
-    first_name: Name | None = None
-    last_name: Name | None = None
+    email: str | None = omittable(max_length=254)
+    first_name: Name | None = omittable()
+    last_name: Name | None = omittable()
     date_of_birth: date | None = None
     phone_number: str | None = Field(default=None, max_length=32, pattern=r"^[0-9+()\-\s.]*$")
     address: AddressBody | None = None
-    preferences: PreferencesBody | None = None
+    preferences: PreferencesBody | None = omittable()
 
     @model_validator(mode="after")
     def _required_fields_are_not_cleared(self) -> UpdateUserRequest:
-        for name in ("email", "first_name", "last_name", "preferences"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{to_camel(name)} cannot be null")
+        refuse_cleared(self)
         return self
 
     def changes(self) -> dict[str, object]:

@@ -40,6 +40,31 @@ Money = Annotated[
 Timestamp = Annotated[str, Field(description="UTC, ISO-8601", json_schema_extra={"format": "date-time"})]
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document the field without pydantic's ``null`` branch (see ``omittable``)."""
+    if "anyOf" in schema:
+        variants = [v for v in schema.pop("anyOf") if v != {"type": "null"}]
+        if len(variants) == 1:
+            schema.update(variants[0])
+        else:
+            schema["anyOf"] = variants
+    schema.pop("default", None)
+
+
+def omittable(**constraints: Any) -> Any:
+    """A field of a partial update that may be left out but not cleared: documented as not nullable,
+    and refused as ``null`` by ``refuse_cleared`` in the model's validator."""
+    return Field(default=None, json_schema_extra=_not_nullable, **constraints)
+
+
+def refuse_cleared(model: BaseModel) -> None:
+    """Raise for an ``omittable`` field the client sent as ``null`` (a validation error, 422)."""
+    for name, info in type(model).model_fields.items():
+        sent = name in model.model_fields_set
+        if info.json_schema_extra is _not_nullable and sent and getattr(model, name) is None:
+            raise ValueError(f"{info.alias or name} cannot be null")
+
+
 class FieldError(BaseModel):
     field: str
     message: str
