@@ -210,8 +210,9 @@ def test_packaging_refuses_to_compile_for_another_python(monkeypatch: pytest.Mon
 
 
 def test_the_docs_package_carries_the_committed_document_and_the_pinned_ui(tmp_path: Path):
-    from agora.operations import load_service
     from docs.assets import SOURCES
+
+    from agora.operations import load_service
 
     built = tmp_path / "docs"
     packaging.service_asset("docs", packaging.declared_files(load_service("docs"))).build(built)
