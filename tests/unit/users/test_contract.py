@@ -10,37 +10,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from agora import auth
-from agora.identity import DenylistUnavailable, MisconfiguredAuth
+from agora.identity import MisconfiguredAuth
 from agora.keys import ALGORITHM, CURVE
-from tests.unit.users.fakes import KEYS, fake_context
+from tests.unit.users.fakes import KEYS
 from tests.unit.users.published import DOCUMENT, call, conform, reached, refused, success
-from users.adapters import wiring
 from users.domain.tokens import REFRESH_TOKEN_TTL_S
 from users.operations import SERVICE
 from users.service import accounts
 from users.service.ports import StaleUser
 
 PASSWORD = "password 123"
-
-
-@pytest.fixture
-def ctx(monkeypatch):
-    context = fake_context()
-
-    def is_revoked(principal):
-        if context.denylist.down:
-            raise DenylistUnavailable("the token denylist cannot be read")
-        return context.denylist.is_revoked(principal)
-
-    monkeypatch.setattr(wiring, "_context", context)
-    monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
-    monkeypatch.setattr(auth, "is_revoked", is_revoked)
-    monkeypatch.setattr(importlib.import_module("users.handlers.jwks"), "public_keys", lambda: KEYS)
-    return context
 
 
 def register(email: str = "ada@example.com", password: str = PASSWORD) -> Any:

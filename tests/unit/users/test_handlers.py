@@ -7,25 +7,7 @@ import importlib
 import pytest
 from fastapi.testclient import TestClient
 
-from agora import auth
-from agora.identity import DenylistUnavailable
-from tests.unit.users.fakes import KEYS, fake_context
-from users.adapters import wiring
-
-
-@pytest.fixture
-def ctx(monkeypatch):
-    context = fake_context()
-
-    def is_revoked(principal):
-        if context.denylist.down:
-            raise DenylistUnavailable("the token denylist cannot be read")
-        return context.denylist.is_revoked(principal)
-
-    monkeypatch.setattr(wiring, "_context", context)
-    monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
-    monkeypatch.setattr(auth, "is_revoked", is_revoked)
-    return context
+from tests.unit.users.fakes import KEYS
 
 
 def client(operation: str) -> TestClient:
