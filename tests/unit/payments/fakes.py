@@ -458,19 +458,21 @@ def pay_request(order_id: str, amount: str = "117.98", **extra: Any) -> dict[str
     } | extra
 
 
-def payment_view(**changes: Any) -> dict[str, Any]:
-    """A completed payment as the API shows it (for handlers whose use case is replaced)."""
-    at = Clock()()
-    payment = Payment(
-        id=uuid.UUID("00000000-0000-4000-8000-000000000001"),
-        order_id=uuid.UUID("00000000-0000-4000-8000-000000000002"),
+def a_payment(
+    status: Status = Status.PENDING, amount: str = "100.00", at: datetime | None = None, **changes: Any
+) -> Payment:
+    """A payment row with every field set (an intent once it left ``creating``), changed by ``changes``."""
+    at = at or Clock()()
+    base = Payment(
+        id=uuid.uuid4(),
+        order_id=uuid.uuid4(),
         user_id="buyer",
-        amount=Decimal("117.98"),
+        amount=Decimal(amount),
         currency="USD",
-        status=Status.COMPLETED,
+        status=status,
         method="card",
         provider="stripe",
-        intent_id="pi_0123456789ab",
+        intent_id=None if status is Status.CREATING else "pi_1",
         client_reference=None,
         description=None,
         failure_reason=None,
@@ -481,10 +483,21 @@ def payment_view(**changes: Any) -> dict[str, Any]:
         request_hash=None,
         created_at=at,
         updated_at=at,
-        processed_at=at,
+    )
+    return replace(base, **changes)
+
+
+def payment_view(**changes: Any) -> dict[str, Any]:
+    """A completed payment as the API shows it (for handlers whose use case is replaced)."""
+    completed = a_payment(
+        Status.COMPLETED,
+        "117.98",
+        id=uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        order_id=uuid.UUID("00000000-0000-4000-8000-000000000002"),
+        intent_id="pi_0123456789ab",
         card_last4="4242",
     )
-    return views.payment(replace(payment, **changes))
+    return views.payment(replace(completed, **{"processed_at": completed.created_at, **changes}))
 
 
 def money_audit(w: World) -> list[str]:

@@ -27,6 +27,7 @@ from payments.domain.payments import (
 )
 from payments.domain.provider import IntentStatus, ProviderIntent
 from payments.domain.signatures import InvalidSignature, sign, verify
+from tests.unit.payments.fakes import a_payment
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ALLOWED = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
@@ -34,28 +35,7 @@ REFUSED = [(a, b) for a in Status for b in Status if b not in TRANSITIONS[a]]
 
 
 def payment(status=Status.PENDING, amount="100.00", **changes) -> Payment:
-    base = Payment(
-        id=uuid.uuid4(),
-        order_id=uuid.uuid4(),
-        user_id="buyer",
-        amount=Decimal(amount),
-        currency="USD",
-        status=status,
-        method="card",
-        provider="stripe",
-        intent_id=None if status is Status.CREATING else "pi_1",
-        client_reference=None,
-        description=None,
-        failure_reason=None,
-        metadata=None,
-        refunded_amount=Decimal("0.00"),
-        refund_pending=Decimal("0.00"),
-        idempotency_key=None,
-        request_hash=None,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(base, **changes)
+    return a_payment(status, amount, at=NOW, **changes)
 
 
 def intent(status: IntentStatus, amount="100.00", currency="USD", declined=None) -> ProviderIntent:
