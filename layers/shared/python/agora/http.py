@@ -118,25 +118,30 @@ def _non_finite(name: str) -> Any:
     raise _NonFinite(name)
 
 
+_NOT_JSON = object()
+
+
 def refusal(scope: Scope, body: bytes, path_template: str | None = None) -> dict[str, Any] | None:
     """The problem a request is refused with before any handler code runs, or None.
 
     ``NaN`` and ``Infinity`` are not JSON (RFC 8259), though Python's parser takes them: refused
-    here, they never reach a number column.
+    here, they never reach a number column.  The body is parsed once, for both checks.
     """
+    document: Any = _NOT_JSON
     if body and _is_json(scope):
         try:
-            json.loads(body, parse_constant=_non_finite)
+            document = json.loads(body, parse_constant=_non_finite)
         except _NonFinite as constant:
             return problem(400, "MALFORMED_JSON", "Malformed JSON", f"{constant} is not a JSON number")
         except ValueError:
             pass  # not JSON at all: FastAPI answers MALFORMED_JSON
-    unstorable = unstorable_field(scope, body, path_template)
+    unstorable = unstorable_field(scope, document, path_template)
     return unstorable_problem(unstorable) if unstorable is not None else None
 
 
-def unstorable_field(scope: Scope, body: bytes, path_template: str | None = None) -> str | None:
-    """The first path parameter, query parameter or JSON body field whose text cannot be stored.
+def unstorable_field(scope: Scope, document: Any, path_template: str | None = None) -> str | None:
+    """The first path parameter, query parameter or field of the parsed JSON body whose text cannot
+    be stored (``document`` is ``_NOT_JSON`` when there is no JSON body).
 
     Named as validation errors name them: ``path.id``, ``query.search``, ``items.0.name``.
     """
@@ -147,11 +152,7 @@ def unstorable_field(scope: Scope, body: bytes, path_template: str | None = None
         found = next(
             (f"query.{field_name((k,))}" for k, v in query if not (storable(k) and storable(v))), None
         )
-    if found is None and body and _is_json(scope):
-        try:
-            document = json.loads(body)
-        except ValueError:
-            return None  # not JSON: FastAPI answers MALFORMED_JSON
+    if found is None and document is not _NOT_JSON:
         where = first_unstorable(document)
         if where is not None:
             found = field_name(where) or "body"
