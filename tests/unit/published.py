@@ -55,18 +55,6 @@ class Published:
         (status,) = [s for s in responses if s.startswith("2")]
         return int(status), responses[status]["content"]["application/json"]["schema"]
 
-    def reached(self, schema: Any) -> set[str]:
-        """The component schemas ``schema`` refers to, at any depth (through other components too)."""
-        prefix = '"$ref": "#/components/schemas/'
-        found: set[str] = set()
-        todo = [schema]
-        while todo:
-            text = json.dumps(todo.pop())
-            for name in {part.split('"', 1)[0] for part in text.split(prefix)[1:]} - found:
-                found.add(name)
-                todo.append(self.schemas[name])
-        return found
-
     def refused(self, operation_id: str, response: Any) -> tuple[int, str]:
         """The status and problem code of a refusal the document declares for the operation."""
         body = self.check(operation_id, response)

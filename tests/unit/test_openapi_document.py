@@ -81,3 +81,21 @@ def test_every_declared_operation_is_documented_with_its_security_and_refusals()
             assert list(content) == ["application/problem+json"], (op.id, status)
             codes = content["application/problem+json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
             assert codes, (op.id, status)
+
+
+def test_every_json_success_body_is_a_named_model_that_refuses_unknown_keys():
+    document = committed("agora.json")
+    schemas = document["components"]["schemas"]
+    for op in (op for service in load_all() for op in service.operations if service.name != "docs"):
+        responses = document["paths"][op.path][op.method.lower()]["responses"]
+        (status,) = [s for s in responses if s.startswith("2")]
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert set(schema) == {"$ref"}, f"{op.id} documents an unnamed success body: {schema}"
+        todo, seen = [schema["$ref"].rsplit("/", 1)[1]], set()
+        while todo:
+            name = todo.pop()
+            seen.add(name)
+            if schemas[name].get("type") == "object":
+                assert schemas[name].get("additionalProperties") is False, f"{op.id}: {name} is open"
+            refs = json.dumps(schemas[name]).split('"$ref": "#/components/schemas/')[1:]
+            todo += [r.split('"', 1)[0] for r in refs if r.split('"', 1)[0] not in seen]

@@ -18,7 +18,6 @@ CONTRACT = Published("products")
 DOCUMENT = CONTRACT.document
 conform = CONTRACT.check
 refused = CONTRACT.refused
-reached = CONTRACT.reached
 success = CONTRACT.success_schema
 # The key access tokens are signed with, and the key set the apps verify them with.
 RING = SigningRing().with_new_key(active_from=0)

@@ -15,7 +15,6 @@ CONTRACT = Published("users")
 DOCUMENT = CONTRACT.document
 conform = CONTRACT.check
 refused = CONTRACT.refused
-reached = CONTRACT.reached
 success = CONTRACT.success_schema
 
 
