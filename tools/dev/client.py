@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.dev.stack import ROOT, Paths, state_dir
+from tools.dev.stack import ROOT, running_dev
 
 CLIENT = ROOT / "tests" / "client"
 # Touched after a successful `npm ci`; a newer package-lock.json means the install is stale.
@@ -39,12 +39,8 @@ def run(api_url: str, admin_file: Path) -> int:
 
 
 def main() -> int:
-    paths = Paths(state_dir())
-    if not paths.api_url.exists():
-        print(
-            f"error: no dev system is running ({paths.api_url} is missing); start one with 'make dev'",
-            file=sys.stderr,
-        )
+    paths = running_dev()
+    if paths is None:
         return 2
     return run(paths.api_url.read_text().strip(), paths.admin)
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from tools.dev import fuzzing
-from tools.dev.stack import Paths, state_dir
+from tools.dev.stack import running_dev
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,12 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    paths = Paths(state_dir())
-    if not paths.api_url.exists():
-        print(
-            f"error: no dev system is running ({paths.api_url} is missing); start one with 'make dev'",
-            file=sys.stderr,
-        )
+    paths = running_dev()
+    if paths is None:
         return 2
     run_seed = args.seed if args.seed is not None else secrets.randbits(64)
     print(f"==> fuzzing {args.document.name} with seed {run_seed} (replay: --seed {run_seed})", flush=True)

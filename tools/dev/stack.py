@@ -60,6 +60,18 @@ def state_dir() -> Path:
     return Path(os.environ.get("AGORA_LOCAL_DIR", ROOT / ".local")).resolve()
 
 
+def running_dev() -> Paths | None:
+    """The paths of the running ``make dev``, or None once the user is told none is running."""
+    paths = Paths(state_dir())
+    if paths.api_url.exists():
+        return paths
+    print(
+        f"error: no dev system is running ({paths.api_url} is missing); start one with 'make dev'",
+        file=sys.stderr,
+    )
+    return None
+
+
 def localstack_port() -> int:
     return int(os.environ.get("LOCALSTACK_PORT", "4566"))
 

@@ -29,7 +29,7 @@ from bench import results_file
 from bench.gateway_latency import stocked_product
 from bench.results_file import footer, header
 from tools.dev.audit import audit, databases
-from tools.dev.stack import Paths, state_dir
+from tools.dev.stack import running_dev
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -90,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="load", help="results file name under bench/results")
     args = parser.parse_args(argv)
     duration = min(args.duration, 180)
-    paths = Paths(state_dir())
-    if not paths.api_url.exists():
-        print("error: no dev system is running; start one with 'make dev'", file=sys.stderr)
+    paths = running_dev()
+    if paths is None:
         return 2
     url = paths.api_url.read_text().strip()
     if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
