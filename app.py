@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""The CDK app: ``cdk synth -c target=aws`` (default) or ``-c target=localstack``."""
+"""The CDK app: ``cdk synth -c target=aws`` (default) or ``-c target=localstack``.
+
+Stacks: ``Agora-Platform``, one per service (``Agora-Users``, ``Agora-Orders``, ...) and
+``Agora-Monitoring``; ``-c stacks=Agora-Orders`` builds that one alone (see stacks/app_stacks.py).
+"""
 
 import sys
 from pathlib import Path
@@ -10,11 +14,9 @@ sys.path[:0] = [str(ROOT / "layers" / "shared" / "python"), str(ROOT / "function
 
 import aws_cdk as cdk  # noqa: E402
 
-from stacks.agora_stack import AgoraStack  # noqa: E402
-from stacks.config import LOCALSTACK_ACCOUNT, DeployConfig  # noqa: E402
+from stacks.app_stacks import build  # noqa: E402
+from stacks.config import DeployConfig  # noqa: E402
 
 app = cdk.App()
-config = DeployConfig.from_app(app)
-env = cdk.Environment(account=LOCALSTACK_ACCOUNT, region="us-east-1") if config.is_localstack else None
-AgoraStack(app, "Agora", config=config, env=env, description="Agora serverless e-commerce backend")
+build(app, DeployConfig.from_app(app))
 app.synth()

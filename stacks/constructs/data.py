@@ -1,5 +1,8 @@
 """Data stores: DynamoDB tables, PostgreSQL, Redis and the secrets that reach them.
 
+The platform stack holds what services share (``PlatformData``); a service's own table or secrets
+are made in its stack by the functions below it (``users_table``, ``webhook_secret``, ...).
+
 AWS: Aurora Serverless v2 (PostgreSQL) and ElastiCache Serverless (Redis) in a VPC.
 LocalStack community has neither, so their endpoints come from context; the
 connection secret still lives in Secrets Manager so functions read it the same way.
@@ -32,7 +35,13 @@ ROTATION_DAYS = 30
 PASSWORD_EXCLUDES = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 
 
-class DataStores(Construct):
+class PlatformData(Construct):
+    """The data plane every service shares: the token keys, the idempotency table, PostgreSQL (with a
+    role and secret per service that uses it) and Redis."""
+
+    # Where functions and the rotation functions run on AWS.
+    FUNCTION_SUBNETS = ec2.SubnetType.PRIVATE_WITH_EGRESS
+
     def __init__(
         self,
         scope: Construct,
@@ -43,27 +52,9 @@ class DataStores(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         removal = cdk.RemovalPolicy.DESTROY if config.is_localstack else cdk.RemovalPolicy.RETAIN
-        self.vpc: ec2.IVpc | None = None
+        self.vpc: ec2.Vpc | None = None
         self.function_security_group: ec2.ISecurityGroup | None = None
 
-        self.users_table = dynamodb.Table(
-            self,
-            "UsersTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expires",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=not config.is_localstack
-            ),
-            removal_policy=removal,
-        )
-        # Admin listing (USERS, newest first) and pending outbox events (OUTBOX), see functions/users.
-        self.users_table.add_global_secondary_index(
-            index_name="gsi1",
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-        )
         # Powertools idempotency records (consumers, webhooks, Idempotency-Key requests).
         self.idempotency_table = dynamodb.Table(
             self,
@@ -86,24 +77,6 @@ class DataStores(Construct):
             "JwtPublicKeys",
             description="JWKS: the public keys that verify Agora access tokens (every service reads it)",
             generate_secret_string=_empty_key_list(),
-        )
-
-        self.webhook_secret = secretsmanager.Secret(
-            self,
-            "WebhookSigningSecret",
-            description="HMAC secret that signs payment provider webhooks (set it to the provider's)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True
-            ),
-        )
-
-        self.request_hash_key = secretsmanager.Secret(
-            self,
-            "RequestHashKey",
-            description="HMAC key for Idempotency-Key body checks of money requests (payments)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
         )
 
         if config.is_localstack:
@@ -185,6 +158,51 @@ class DataStores(Construct):
         self.vpc = vpc
         self.function_security_group = functions_sg
         return cluster
+
+
+def users_table(scope: Construct, config: DeployConfig) -> dynamodb.Table:
+    """The users service's table: accounts, sessions and its outbox (see functions/users)."""
+    table = dynamodb.Table(
+        scope,
+        "UsersTable",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        time_to_live_attribute="expires",
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=not config.is_localstack
+        ),
+        removal_policy=cdk.RemovalPolicy.DESTROY if config.is_localstack else cdk.RemovalPolicy.RETAIN,
+    )
+    # Admin listing (USERS, newest first) and pending outbox events (OUTBOX).
+    table.add_global_secondary_index(
+        index_name="gsi1",
+        partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+    )
+    return table
+
+
+def webhook_secret(scope: Construct) -> secretsmanager.Secret:
+    return secretsmanager.Secret(
+        scope,
+        "WebhookSigningSecret",
+        description="HMAC secret that signs payment provider webhooks (set it to the provider's)",
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            password_length=48, exclude_punctuation=True
+        ),
+    )
+
+
+def request_hash_key(scope: Construct) -> secretsmanager.Secret:
+    return secretsmanager.Secret(
+        scope,
+        "RequestHashKey",
+        description="HMAC key for Idempotency-Key body checks of money requests (payments)",
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            password_length=64, exclude_punctuation=True
+        ),
+    )
 
 
 def database_name(service: str) -> str:

@@ -1,4 +1,5 @@
-"""The domain event bus and, per consumer, a rule -> SQS queue (with DLQ) -> Lambda subscription."""
+"""The domain event bus (platform stack) and, per consumer, a rule -> SQS queue (with DLQ) -> Lambda
+subscription (the consumer's service stack, on the bus found by its name)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from agora.identity import EVENT_OWNERS, owner_of
 from agora.operations import Consumer
+from stacks import names
 
 BUS_NAME = "agora"
 SOURCE_PREFIX = "agora."
@@ -45,14 +47,6 @@ class DomainEventBus(Construct):
             event_pattern=events.EventPattern(source=events.Match.prefix(SOURCE_PREFIX)),
             retention=cdk.Duration.days(archive_days),
         )
-        self.subscriptions: list[Subscription] = []
-
-    def subscribe(self, consumer: Consumer, function: lambda_.IFunction) -> Subscription:
-        subscription = Subscription(
-            self, consumer.function_id, bus=self.bus, consumer=consumer, function=function
-        )
-        self.subscriptions.append(subscription)
-        return subscription
 
 
 class Subscription(Construct):
@@ -64,12 +58,15 @@ class Subscription(Construct):
         bus: events.IEventBus,
         consumer: Consumer,
         function: lambda_.IFunction,
+        stage: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.consumer = consumer
         self.dead_letters = sqs.Queue(
             self,
             "Dlq",
+            # Named: the overview dashboard (another stack) shows every DLQ's depth by its name.
+            queue_name=names.dead_letter_queue(stage, consumer.function_name_suffix),
             retention_period=cdk.Duration.days(14),
             enforce_ssl=True,
         )

@@ -1,4 +1,8 @@
-"""A Lambda function per declared operation and consumer, with the settings every function shares.
+"""A Lambda function per declared operation, consumer and internal function of one service.
+
+Each function has a role and a log group of its own: a function holds only its grants, and its logs
+are where Lambda puts them by default (``/aws/lambda/<name>``).  Names are fixed
+(``stacks.names.function_name``), so another stack can name a function without importing it.
 
 On AWS a function declared with SnapStart (``agora.operations``) publishes a version on every change
 and gets an alias, ``live``, on it: SnapStart serves published versions only, so routes, queues,
@@ -8,35 +12,37 @@ schedules and internal callers all invoke ``DeclaredFunction.invoke_target``, th
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from agora.operations import Consumer, Internal, Operation, Service
+from stacks import names
 from stacks.config import DeployConfig
-from stacks.constructs.data import DataStores
-from stacks.packaging import (
-    declared_files,
-    dependencies_layer_code,
-    migrations_fingerprint,
-    service_code,
-    shared_layer_code,
-)
+from stacks.layout import declared_files, migrations_fingerprint
+from stacks.packaging import dependencies_layer_code, service_code, shared_layer_code
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 LIVE_ALIAS = "live"
+# LocalStack's marker bucket: a function whose code is in it runs from the host path named by the key.
+HOT_RELOAD_BUCKET = "hot-reload"
+
+Declaration = Operation | Consumer | Internal
 
 
-def service_log_group(stage: str, service: str) -> str:
-    """Where every function of a service logs (each function has its own streams in it)."""
-    return f"/aws/lambda/agora-{stage}-{service}"
+@dataclass(frozen=True)
+class Network:
+    """Where functions run on AWS: the platform's private subnets, behind its functions' group."""
+
+    subnet_ids: list[str]
+    security_group_id: str
 
 
 def lambda_role(scope: Construct, construct_id: str, description: str, in_vpc: bool) -> iam.Role:
@@ -57,57 +63,131 @@ def lambda_role(scope: Construct, construct_id: str, description: str, in_vpc: b
     )
 
 
-class DeclaredFunction(lambda_.Function):
-    """A declared function and what everything that calls it invokes (``invoke_target``)."""
+def function_arn(stack: cdk.Stack, name: str) -> str:
+    """A function's ARN from its fixed name, for a stack that does not hold the function."""
+    return stack.format_arn(
+        service="lambda",
+        resource="function",
+        resource_name=name,
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
 
-    def __init__(self, scope: Construct, construct_id: str, *, snap_start: bool, **props: Any) -> None:
+
+def invoke_arns(stack: cdk.Stack, config: DeployConfig, decl: Declaration) -> list[str]:
+    """What a caller's policy must allow to invoke a declared function: its alias, or it and its versions."""
+    arn = function_arn(stack, names.function_name(config.stage, decl.function_name_suffix))
+    if uses_snap_start(config, decl):
+        return [f"{arn}:{LIVE_ALIAS}"]
+    return [arn, f"{arn}:*"]
+
+
+def uses_snap_start(config: DeployConfig, decl: Declaration) -> bool:
+    return not config.is_localstack and decl.starts_from_snapshot
+
+
+class DeclaredFunction(lambda_.Function):
+    """A declared function with its own role and log group, and what callers invoke (``invoke_target``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        decl: Declaration,
+        config: DeployConfig,
+        code: lambda_.Code,
+        layers: list[lambda_.ILayerVersion],
+        environment: dict[str, str],
+        network: Network | None,
+    ) -> None:
+        name = names.function_name(config.stage, decl.function_name_suffix)
+        role = lambda_role(
+            scope, f"{construct_id}Role", f"Agora {decl.service}.{decl.id}", network is not None
+        )
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=config.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        snap_start = uses_snap_start(config, decl)
         super().__init__(
             scope,
             construct_id,
+            function_name=name,
+            description=decl.description or f"{decl.service}.{decl.id}",
+            runtime=RUNTIME,
+            architecture=config.architecture,
+            handler=decl.handler,
+            code=code,
+            layers=layers,
+            memory_size=decl.memory_mb,
+            timeout=cdk.Duration.seconds(decl.timeout_s),
+            tracing=lambda_.Tracing.ACTIVE,
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            environment=environment,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
-            **props,
         )
+        self.declaration = decl
+        if network is not None:
+            cfn = self.node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
+                subnet_ids=network.subnet_ids, security_group_ids=[network.security_group_id]
+            )
         self.invoke_target: lambda_.IFunction = (
             lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.current_version)
             if snap_start
             else self
         )
 
-    @property
-    def invoke_arns(self) -> list[str]:
-        """What a caller's policy must allow: the alias alone, or the function and its versions."""
-        if self.invoke_target is self:
-            return [self.function_arn, f"{self.function_arn}:*"]
-        return [self.invoke_target.function_arn]
+    def grant_to_role(self, statement: iam.PolicyStatement) -> None:
+        assert self.role is not None
+        self.role.add_to_principal_policy(statement)
 
 
-class SharedLayers(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeployConfig) -> None:
-        super().__init__(scope, construct_id)
-        runtimes = [RUNTIME]
-        self.dependencies = lambda_.LayerVersion(
-            self,
+def service_layers(scope: Construct, config: DeployConfig) -> list[lambda_.ILayerVersion]:
+    """The dependency layer and, unless the service's tree carries it (hot reload), the shared library.
+
+    Each service stack publishes its own versions of the same assets: a stack never waits on a layer
+    another stack owns, and an unchanged layer uploads nothing.
+    """
+    layers: list[lambda_.ILayerVersion] = [
+        lambda_.LayerVersion(
+            scope,
             "Dependencies",
             code=dependencies_layer_code(config.platform_tag),
-            compatible_runtimes=runtimes,
+            compatible_runtimes=[RUNTIME],
             compatible_architectures=[config.architecture],
             description="Agora third-party dependencies (from uv.lock)",
         )
-        self.shared = lambda_.LayerVersion(
-            self,
-            "Shared",
-            code=shared_layer_code(),
-            compatible_runtimes=runtimes,
-            description="Agora shared library (agora.*)",
+    ]
+    if config.hot_reload is None:
+        layers.append(
+            lambda_.LayerVersion(
+                scope,
+                "Shared",
+                code=shared_layer_code(),
+                compatible_runtimes=[RUNTIME],
+                description="Agora shared library (agora.*)",
+            )
         )
+    return layers
 
-    @property
-    def all(self) -> list[lambda_.ILayerVersion]:
-        return [self.dependencies, self.shared]
+
+def code_of(scope: Construct, config: DeployConfig, service: Service) -> lambda_.Code:
+    """The service's package, or on a hot-reloading LocalStack the host folder its functions run from."""
+    if config.hot_reload is None:
+        return service_code(service.name, declared_files(service))
+    bucket = s3.Bucket.from_bucket_name(scope, "HotReload", HOT_RELOAD_BUCKET)
+    return lambda_.Code.from_bucket(bucket, str(config.hot_reload / service.name))
 
 
 class ServiceFunctions(Construct):
-    """Every function of one service: its operations and its event consumers."""
+    """Every function of one service: its operations, its event consumers and its internal functions."""
 
     def __init__(
         self,
@@ -116,58 +196,32 @@ class ServiceFunctions(Construct):
         *,
         service: Service,
         config: DeployConfig,
-        layers: SharedLayers,
-        data: DataStores,
         environment: dict[str, str],
-        own_roles: tuple[str, ...] = (),
-        own_environment: dict[str, dict[str, str]] | None = None,
-        snap_start: bool = False,
+        own_environment: dict[str, dict[str, str]],
+        network: Network | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.service = service
-        self._config = config
-        # Whether the functions declared with SnapStart get it here (never on LocalStack).
-        self._snap_start = snap_start and not config.is_localstack
-        self._layers = layers
-        self._data = data
-        self._code = service_code(service.name, declared_files(service))
-        # Settings only one function of the service may see (the migrator's master secret).
-        self._own_environment = own_environment or {}
-        self._environment = {
-            **environment,
-            "AGORA_SERVICE": service.name,
-            "POWERTOOLS_SERVICE_NAME": service.name,
-        }
-        # One role and one log group per service, shared by its functions: the service is the unit of
-        # privilege and of logs, and the stack stays well inside CloudFormation's 500-resource limit.
-        self.role = lambda_role(self, "Role", f"Agora {service.name} functions", in_vpc=data.vpc is not None)
-        # A function that may do what the rest of its service must not gets a role of its own.
-        self.own_roles: dict[str, iam.Role] = {
-            fn_id: lambda_role(
+        code = code_of(self, config, service)
+        layers = service_layers(self, config)
+        base = {**environment, "AGORA_SERVICE": service.name, "POWERTOOLS_SERVICE_NAME": service.name}
+
+        def function(decl: Declaration) -> DeclaredFunction:
+            return DeclaredFunction(
                 self,
-                f"{fn_id.title().replace('_', '')}Role",
-                f"Agora {service.name}.{fn_id}",
-                in_vpc=data.vpc is not None,
+                decl.function_id,
+                decl=decl,
+                config=config,
+                code=code,
+                layers=layers,
+                environment={**base, **own_environment.get(decl.id, {})},
+                network=network,
             )
-            for fn_id in own_roles
-        }
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=service_log_group(config.stage, service.name),
-            retention=config.log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.operations: dict[str, DeclaredFunction] = {
-            op.id: self._function(op, op.function_id) for op in service.operations
-        }
-        self.consumers: dict[str, DeclaredFunction] = {
-            c.id: self._function(c, c.function_id) for c in service.consumers
-        }
+
+        self.operations = {op.id: function(op) for op in service.operations}
+        self.consumers = {c.id: function(c) for c in service.consumers}
         internal = (*service.internal, *service.plumbing)
-        self.internal: dict[str, DeclaredFunction] = {
-            i.id: self._function(i, i.function_id) for i in internal
-        }
+        self.internal = {i.id: function(i) for i in internal}
         for decl in internal:
             if decl.schedule_minutes:
                 events.Rule(
@@ -190,36 +244,3 @@ class ServiceFunctions(Construct):
     @property
     def all(self) -> list[DeclaredFunction]:
         return [*self.operations.values(), *self.consumers.values(), *self.internal.values()]
-
-    def _function(self, decl: Operation | Consumer | Internal, construct_id: str) -> DeclaredFunction:
-        name = f"agora-{self._config.stage}-{decl.function_name_suffix}"[:64]
-        vpc = self._data.vpc
-        function = DeclaredFunction(
-            self,
-            construct_id,
-            snap_start=self._snap_start and decl.starts_from_snapshot,
-            function_name=name,
-            description=decl.description or f"{decl.service}.{decl.id}",
-            runtime=RUNTIME,
-            architecture=self._config.architecture,
-            handler=decl.handler,
-            code=self._code,
-            layers=self._layers.all,
-            memory_size=decl.memory_mb,
-            timeout=cdk.Duration.seconds(decl.timeout_s),
-            tracing=lambda_.Tracing.ACTIVE,
-            role=self.own_roles.get(decl.id, self.role),
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            environment={
-                **self._environment,
-                **self._own_environment.get(decl.id, {}),
-                "AGORA_OPERATION": decl.id,
-            },
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS) if vpc else None,
-            security_groups=[self._data.function_security_group]
-            if self._data.function_security_group
-            else None,
-        )
-        return function

@@ -3,6 +3,7 @@
     python -m tools.dev.stack up        # start what is missing, deploy, seed, print the API URL
     python -m tools.dev.stack down      # stop what 'up' started, and only that
     python -m tools.dev.stack seed      # (re)load the catalog and the admin user
+    python -m tools.dev.stack deploy --stacks Agora-Orders   # deploy those stacks of the running system
     python -m tools.dev.stack e2e       # up in a scratch state dir, tests/client and tests/e2e, always down
     python -m tools.dev.stack deploy-compose   # deploy into LocalStack from localstack-compose.yml
 
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -29,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CTL = ROOT / "tools" / "localstack" / "ctl.py"
 # The CDK CLI and the Node it runs on come from node_modules (package-lock.json), never from PATH.
 NODE_BIN = ROOT / "node_modules" / ".bin"
-STACK_NAME = "Agora"
 STAGE = "local"
 API_ID = "agora"
 DEV_ADMIN_EMAIL = "admin@agora.local"
@@ -54,6 +55,24 @@ class Paths:
     @property
     def dev_env(self) -> Path:
         return self.state / "dev.env"
+
+    def backing(self) -> dict[str, str]:
+        """DATABASE_URL and REDIS_URL of the running system's servers."""
+        return dict(line.split("=", 1) for line in self.dev_env.read_text().splitlines() if "=" in line)
+
+    @property
+    def hot(self) -> Path:
+        """The trees the functions run from (see ``stacks.packaging.hot_tree``)."""
+        return self.state / "hot"
+
+    @property
+    def deployed(self) -> Path:
+        """Per stack, the fingerprint it was last deployed with (``tools.dev.inputs``)."""
+        return self.state / "deployed.json"
+
+    @property
+    def seeded(self) -> Path:
+        return self.state / "seeded"
 
 
 def state_dir() -> Path:
@@ -127,36 +146,109 @@ def boto(service: str, state: Path) -> Any:
     )
 
 
-def deploy(state: Path, database_url: str, redis_url: str) -> None:
+def live_stacks(state: Path) -> set[str]:
+    """The stacks LocalStack holds in a settled state (it keeps nothing across restarts)."""
     cfn = boto("cloudformation", state)
-    existing = {
-        s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    settled = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+    paginator = cfn.get_paginator("list_stacks")
+    return {
+        summary["StackName"]
+        for page in paginator.paginate(StackStatusFilter=list(settled))
+        for summary in page["StackSummaries"]
     }
-    if "CDKToolkit" not in existing:
+
+
+def stack_outputs(paths: Paths) -> dict[str, str]:
+    """Every deployed stack's outputs in one mapping (their names do not clash)."""
+    if not paths.outputs.exists():
+        return {}
+    by_stack: dict[str, dict[str, str]] = json.loads(paths.outputs.read_text())
+    return {key: value for outputs in by_stack.values() for key, value in outputs.items()}
+
+
+def deploy(
+    state: Path,
+    database_url: str,
+    redis_url: str,
+    *,
+    only: list[str] | None = None,
+    extra_context: dict[str, str] | None = None,
+) -> list[str]:
+    """Deploy the stacks whose fingerprint moved since they were last deployed here (or ``only`` those).
+
+    Functions run from ``<state>/hot/<service>`` (LocalStack's hot reload): links into the working
+    tree, or with ``AGORA_HOT_RELOAD_COPY=1`` a scratch copy of it.  Returns the stacks deployed.
+    """
+    from agora.operations import load_all
+    from stacks.layout import hot_tree
+    from stacks.names import stack_names
+    from tools.dev.inputs import fingerprints
+
+    paths = Paths(state)
+    services = load_all()
+    for service in services:
+        hot_tree(service, paths.hot, copy=os.environ.get("AGORA_HOT_RELOAD_COPY") == "1")
+    context = {
+        "target": "localstack",
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "hot_reload": str(paths.hot),
+        **(extra_context or {}),
+    }
+    wanted = fingerprints(context, services)
+    record: dict[str, str] = json.loads(paths.deployed.read_text()) if paths.deployed.exists() else {}
+    live = live_stacks(state)
+    todo = [
+        name
+        for name in stack_names(services)
+        if (name in only if only else record.get(name) != wanted[name] or name not in live)
+    ]
+    if not todo:
+        step("every stack is deployed as it is")
+        return []
+    if "CDKToolkit" not in live:
         step("bootstrapping CDK in LocalStack")
         cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
-    step("deploying the Agora stack to LocalStack")
+    step(f"deploying {', '.join(todo)} to LocalStack")
+    assembly = state / "cdk.out"
+    shutil.rmtree(assembly, ignore_errors=True)
+    # The app itself, not `cdk synth`: no CLI start-up, and no template validation (make lint has it).
+    subprocess.run(
+        [sys.executable, "app.py"],
+        check=True,
+        cwd=ROOT,
+        env={
+            **aws_env(state),
+            "CDK_OUTDIR": str(assembly),
+            "CDK_CONTEXT_JSON": json.dumps({**context, "stacks": ",".join(todo)}),
+            "CDK_VALIDATION": "false",
+        },
+    )
+    fresh_outputs = state / "outputs-new.json"
     cdk(
         [
             "deploy",
-            STACK_NAME,
+            *todo,
+            "--app",
+            str(assembly),
+            "--exclusively",
             "--require-approval",
             "never",
+            "--concurrency",
+            "4",
             "--progress",
             "events",
             "--outputs-file",
-            str(Paths(state).outputs),
-            "-c",
-            "target=localstack",
-            "-c",
-            f"database_url={database_url}",
-            "-c",
-            f"redis_url={redis_url}",
-            "--output",
-            str(state / "cdk.out"),
+            str(fresh_outputs),
         ],
         state,
     )
+    outputs = json.loads(paths.outputs.read_text()) if paths.outputs.exists() else {}
+    outputs.update(json.loads(fresh_outputs.read_text()))
+    paths.outputs.write_text(json.dumps(outputs, indent=2) + "\n")
+    record.update({name: wanted[name] for name in todo})
+    paths.deployed.write_text(json.dumps(record, indent=2) + "\n")
+    return todo
 
 
 def wait_for_api(url: str, timeout_s: float = 60) -> float:
@@ -192,8 +284,8 @@ def seed(state: Path) -> None:
 
     paths = Paths(state)
     admin = dev_admin(paths)
-    dev = dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line)
-    outputs = json.loads(paths.outputs.read_text()).get(STACK_NAME, {}) if paths.outputs.exists() else {}
+    dev = paths.backing()
+    outputs = stack_outputs(paths)
     common = {
         **aws_env(state),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers" / "shared" / "python")]),
@@ -232,9 +324,11 @@ def up(state: Path) -> str:
     step("LocalStack on the host")
     ctl("install", state)
     ctl("start", state)
-    deploy(state, pg.url, redis.url)
+    deployed = deploy(state, pg.url, redis.url)
     # Right after the deploy, before the URL is written or printed: the admin's email is not up for grabs.
-    seed(state)
+    if deployed or not paths.seeded.exists():
+        seed(state)
+        paths.seeded.touch()
     url = api_base_url()
     paths.api_url.write_text(url + "\n")
     wait_for_api(url)
@@ -307,11 +401,24 @@ def deploy_compose(state: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.dev.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "seed", "e2e", "deploy-compose"])
+    parser.add_argument("command", choices=["up", "down", "seed", "deploy", "e2e", "deploy-compose"])
+    parser.add_argument("--stacks", help="deploy: these stacks (comma-separated) whether they changed or not")
+    parser.add_argument(
+        "-c", "--context", action="append", default=[], help="deploy: extra CDK context, key=value"
+    )
     args, rest = parser.parse_known_args(argv)
     state = state_dir()
     if args.command == "up":
         up(state)
+    elif args.command == "deploy":
+        dev = Paths(state).backing()
+        deploy(
+            state,
+            dev["DATABASE_URL"],
+            dev["REDIS_URL"],
+            only=args.stacks.split(",") if args.stacks else None,
+            extra_context=dict(pair.split("=", 1) for pair in args.context),
+        )
     elif args.command == "down":
         down(state)
     elif args.command == "seed":

@@ -9,11 +9,10 @@ for a leaked key), ``retire`` (``"force": true`` to cut off tokens of a leaked k
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from typing import Any
 
+from agora.cfn import respond
 from agora.observability import logger
 from users.adapters.key_store import SecretsKeyStore
 from users.service import signing_keys
@@ -57,26 +56,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             data = {"ActiveKid": run("ensure")["active"]}
         status = "SUCCESS"  # Delete: the stack deletes the secrets themselves
     finally:
-        _respond(event, context, status, data)
+        physical_id = event.get("PhysicalResourceId") or f"signing-keys-{event['LogicalResourceId']}"
+        respond(event, context, status, physical_id=physical_id, data=data)
     return {"Status": status, "Data": data}
-
-
-def _respond(event: dict[str, Any], context: Any, status: str, data: dict[str, str]) -> None:
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": f"see {getattr(context, 'log_group_name', 'the function logs')}",
-            "PhysicalResourceId": event.get("PhysicalResourceId")
-            or f"signing-keys-{event['LogicalResourceId']}",
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "Data": data,
-        }
-    ).encode()
-    # CloudFormation's pre-signed https URL.
-    request = urllib.request.Request(  # noqa: S310
-        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""}
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-        pass

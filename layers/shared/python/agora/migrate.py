@@ -9,9 +9,7 @@ from ``make dev`` and from the tests.
 from __future__ import annotations
 
 import importlib.resources
-import json
 import os
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +144,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger().exception("migration failed")
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
     if "ResponseURL" in event:
-        _respond(event, context, status, reason, data)
+        from agora.cfn import respond
+
+        physical_id = event.get("PhysicalResourceId") or f"migrations-{event['LogicalResourceId']}"
+        respond(event, context, status, physical_id=physical_id, data=data, reason=reason)
     return {"Status": status, "Reason": reason, "Data": data}
 
 
@@ -161,23 +162,3 @@ def _server_and_role(cfg: Any) -> tuple[str, ServiceRole | None]:
     assert cfg.database_secret_arn, "AGORA_DATABASE_SECRET_ARN is not set"
     own = secret_json(cfg.database_secret_arn)
     return secret_conninfo(secret_json(master_arn), "postgres"), ServiceRole(own["username"], own["password"])
-
-
-def _respond(event: dict[str, Any], context: Any, status: str, reason: str, data: dict[str, str]) -> None:
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason or f"see {getattr(context, 'log_group_name', 'the function logs')}",
-            "PhysicalResourceId": event.get("PhysicalResourceId")
-            or f"migrations-{event['LogicalResourceId']}",
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "Data": data,
-        }
-    ).encode()
-    # CloudFormation's pre-signed https URL.
-    url = event["ResponseURL"]
-    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-        pass
