@@ -17,6 +17,10 @@ export CDK_HOME := $(CURDIR)/.local/cdk-home
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
+# SERVICE=orders limits deploy and deploy-local to that service's stack (Agora-Orders).
+SERVICE ?=
+SERVICE_STACK := $(if $(SERVICE),Agora-$(shell echo '$(SERVICE)' | sed 's/^./\U&/'))
+
 .PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test audit load fuzz openapi synth deploy deploy-local seed bench lint clean
 
 help:
@@ -29,8 +33,8 @@ help:
 	@echo "make fuzz         a longer Schemathesis run (random seed) against the running make dev"
 	@echo "make openapi      regenerate the OpenAPI documents in openapi/ from the code"
 	@echo "make synth        synthesize both targets into cdk.out/aws and cdk.out/localstack"
-	@echo "make deploy       deploy to AWS (uses your AWS credentials)"
-	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker)"
+	@echo "make deploy       deploy every stack to AWS (uses your AWS credentials); SERVICE=orders: that one"
+	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker); SERVICE=orders too"
 	@echo "make seed         load the catalog and the admin user into the running dev system"
 	@echo "make bench        measure cold-start import time of every function"
 	@echo "make lint         ruff, mypy and cfn-lint"
@@ -88,10 +92,10 @@ synth: deps
 		-c database_url=postgresql://postgres@127.0.0.1:5432/postgres -c redis_url=redis://127.0.0.1:6379/0
 
 deploy: deps
-	cdk deploy --require-approval broadening -c target=aws
+	cdk deploy --require-approval broadening -c target=aws $(if $(SERVICE_STACK),$(SERVICE_STACK) --exclusively,--all)
 
 deploy-local: deps
-	$(PY) -m tools.dev.stack deploy-compose
+	$(PY) -m tools.dev.stack deploy-compose $(if $(SERVICE_STACK),--stacks $(SERVICE_STACK))
 
 seed: deps
 	$(PY) -m tools.dev.stack seed
@@ -107,7 +111,7 @@ lint: deps synth
 	python3 tools/localstack/ctl.py install
 	cd tools/localstack/plugin && ../../../.venv/bin/python -m mypy --config-file ../../../pyproject.toml --cache-dir ../../../.mypy_cache/localstack --python-executable ../../../.local/localstack/venv/bin/python .
 	@# W3005: CDK emits DependsOn on a role that a GetAtt already orders; harmless and not ours to change.
-	.venv/bin/cfn-lint --ignore-checks W3005 -- cdk.out/aws/Agora.template.json cdk.out/localstack/Agora.template.json
+	.venv/bin/cfn-lint --ignore-checks W3005 -- cdk.out/aws/*.template.json cdk.out/localstack/*.template.json
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

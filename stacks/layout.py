@@ -35,18 +35,27 @@ def hot_tree(service: Service, root: Path, *, copy: bool = False) -> Path:
     working tree.  A file added at the top of the service's folder needs the tree made again.
     """
     tree = root / service.name
-    if tree.exists():
-        shutil.rmtree(tree)
-    package = tree / service.name
+    building = root / f".building-{service.name}"
+    if building.exists():
+        shutil.rmtree(building)
+    package = building / service.name
     package.mkdir(parents=True)
     place = _copy_entry if copy else _link_entry
     for entry in sorted((FUNCTIONS_DIR / service.name).iterdir()):
         if not is_dev_noise(entry.name):
             place(entry, package / entry.name)
-    place(SHARED_LAYER_DIR / "python" / "agora", tree / "agora")
+    place(SHARED_LAYER_DIR / "python" / "agora", building / "agora")
     for source, destination in declared_files(service).items():
-        (tree / destination).parent.mkdir(parents=True, exist_ok=True)
-        place(source, tree / destination)
+        (building / destination).parent.mkdir(parents=True, exist_ok=True)
+        place(source, building / destination)
+    # Swapped in whole: a function starting meanwhile finds the old tree or the new one.
+    if tree.exists():
+        retired = root / f".retired-{service.name}"
+        tree.rename(retired)
+        building.rename(tree)
+        shutil.rmtree(retired)
+    else:
+        building.rename(tree)
     return tree
 
 

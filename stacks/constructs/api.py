@@ -16,6 +16,7 @@ may send (``WAF_REQUESTS_PER_IP`` per ``WAF_WINDOW_S``); LocalStack community ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import aws_cdk as cdk
@@ -217,9 +218,10 @@ class ServiceRoutes(Construct):
     """A service's methods under the platform's ``/api``, then the stage deployed with them.
 
     Two custom resources of the route publisher frame the methods: ``Publish`` runs once they are all
-    in place (sets the service's throttles, deploys the stage); every method depends on ``Withdraw``,
-    so on deletion it runs after they are gone and deploys the stage without them.  Its id changes
-    with the routes, so a route dropped by an update is withdrawn once the update has removed it.
+    in place (deploys the stage, sets the throttles); every method depends on ``Withdraw``, so on
+    deletion it runs after they are gone and deploys the stage without them.  Its logical id follows
+    the routes: an update that drops a route makes a new one, and the old one, deleted in the
+    update's clean-up after the dropped methods, withdraws them.
     """
 
     def __init__(
@@ -274,7 +276,7 @@ class ServiceRoutes(Construct):
         common = {"RestApiId": rest_api_id, "StageName": config.stage, "Service": service.name}
         withdraw = cdk.CustomResource(
             self,
-            "Withdraw",
+            f"Withdraw{hashlib.sha256(json.dumps(routes).encode()).hexdigest()[:8]}",
             service_token=publisher_arn,
             resource_type="Custom::AgoraApiRoutes",
             properties={**common, "Action": "withdraw", "Routes": routes},

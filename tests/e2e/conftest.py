@@ -60,9 +60,16 @@ def function_name(service: str, operation: str) -> str:
     return f"agora-{STAGE}-{service}-{operation.replace('_', '-')}"
 
 
-def log_group(service: str) -> str:
-    """Every function of a service logs into one group (see stacks/constructs/functions.py)."""
-    return f"/aws/lambda/agora-{STAGE}-{service}"
+def log_group(service: str, function_id: str) -> str:
+    """Each function logs into a group of its own (see stacks/constructs/functions.py)."""
+    return f"/aws/lambda/{function_name(service, function_id)}"
+
+
+def stack_outputs() -> dict[str, str]:
+    """Every deployed stack's outputs, as ``make dev`` wrote them (tools/dev/stack.py)."""
+    from tools.dev.stack import Paths, stack_outputs, state_dir
+
+    return stack_outputs(Paths(state_dir()))
 
 
 def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s: float = 0.5) -> T:

@@ -8,7 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from payments.domain.signatures import sign
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, stack_outputs
 
 ADDRESS = {
     "street": "123 Main St",
@@ -214,16 +214,11 @@ def test_bad_orders_are_4xx_problems(api_url, http):
 
 
 def test_a_signed_provider_webhook_completes_a_payment(api_url, http, aws, admin_headers):
-    import os
-    from pathlib import Path
-
     product = new_product(api_url, http, admin_headers, 12, 3)
     account = register(api_url, http)
     order = place(api_url, http, account, product["id"]).json()
     payment = pay(api_url, http, account, order).json()["payment"]
-    outputs = json.loads((Path(os.environ.get("AGORA_LOCAL_DIR", ".local")) / "outputs.json").read_text())[
-        "Agora"
-    ]
+    outputs = stack_outputs()
     secret = aws("secretsmanager").get_secret_value(SecretId=outputs["WebhookSecretArn"])["SecretString"]
     body = json.dumps(
         {

@@ -54,7 +54,7 @@ def test_an_outbox_event_reaches_its_sqs_fed_consumer(aws, dev_env):
     assert relayed["published"] >= 1
 
     logs = aws("logs")
-    group = log_group("audit")
+    group = log_group("audit", "record_event")
 
     def consumer_logged_it():
         events = logs.filter_log_events(

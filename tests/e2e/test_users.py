@@ -143,7 +143,7 @@ def test_an_admin_can_list_users(api_url, http, account):
 
 def test_registration_reaches_the_event_consumer(api_url, aws, account):
     logs = aws("logs")
-    group = log_group("audit")
+    group = log_group("audit", "record_event")
     started = int(time.time() * 1000) - 60_000
 
     def consumer_saw_it():

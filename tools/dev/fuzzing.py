@@ -560,11 +560,11 @@ def fuzz(
 
 def seed_admin(state: Path) -> tuple[str, str]:
     """An admin of the fuzzer's own, made by the users service's seed as ``make dev`` makes its own."""
-    from tools.dev.stack import STACK_NAME, Paths, aws_env
+    from tools.dev.stack import Paths, aws_env, stack_outputs
 
     email = f"fuzz-admin-{uuid.uuid4().hex[:10]}@agora.local"
     password = uuid.uuid4().hex
-    outputs = json.loads(Paths(state).outputs.read_text()).get(STACK_NAME, {})
+    outputs = stack_outputs(Paths(state))
     env = {
         **aws_env(state),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers" / "shared" / "python")]),

@@ -173,11 +173,13 @@ def deploy(
     *,
     only: list[str] | None = None,
     extra_context: dict[str, str] | None = None,
+    hot: bool = True,
 ) -> list[str]:
     """Deploy the stacks whose fingerprint moved since they were last deployed here (or ``only`` those).
 
-    Functions run from ``<state>/hot/<service>`` (LocalStack's hot reload): links into the working
-    tree, or with ``AGORA_HOT_RELOAD_COPY=1`` a scratch copy of it.  Returns the stacks deployed.
+    With ``hot``, functions run from ``<state>/hot/<service>`` (LocalStack's hot reload): links into
+    the working tree, or with ``AGORA_HOT_RELOAD_COPY=1`` a scratch copy of it; otherwise from their
+    packaged assets.  Returns the stacks it created (the others it deployed existed already).
     """
     from agora.operations import load_all
     from stacks.layout import hot_tree
@@ -186,13 +188,16 @@ def deploy(
 
     paths = Paths(state)
     services = load_all()
-    for service in services:
-        hot_tree(service, paths.hot, copy=os.environ.get("AGORA_HOT_RELOAD_COPY") == "1")
+    copy = os.environ.get("AGORA_HOT_RELOAD_COPY") == "1"
+    for service in services if hot else ():
+        # Links are made again (a new top-level module appears); a scratch copy is kept as edited.
+        if not (copy and (paths.hot / service.name).is_dir()):
+            hot_tree(service, paths.hot, copy=copy)
     context = {
         "target": "localstack",
         "database_url": database_url,
         "redis_url": redis_url,
-        "hot_reload": str(paths.hot),
+        **({"hot_reload": str(paths.hot)} if hot else {}),
         **(extra_context or {}),
     }
     wanted = fingerprints(context, services)
@@ -248,7 +253,7 @@ def deploy(
     paths.outputs.write_text(json.dumps(outputs, indent=2) + "\n")
     record.update({name: wanted[name] for name in todo})
     paths.deployed.write_text(json.dumps(record, indent=2) + "\n")
-    return todo
+    return [name for name in todo if name not in live]
 
 
 def wait_for_api(url: str, timeout_s: float = 60) -> float:
@@ -324,9 +329,10 @@ def up(state: Path) -> str:
     step("LocalStack on the host")
     ctl("install", state)
     ctl("start", state)
-    deployed = deploy(state, pg.url, redis.url)
+    created = deploy(state, pg.url, redis.url)
     # Right after the deploy, before the URL is written or printed: the admin's email is not up for grabs.
-    if deployed or not paths.seeded.exists():
+    # A stack updated in place keeps its data; a new one (a fresh LocalStack) is seeded.
+    if created or not paths.seeded.exists():
         seed(state)
         paths.seeded.touch()
     url = api_base_url()
@@ -363,6 +369,9 @@ def e2e(extra_args: list[str]) -> int:
     # The scratch system shares the installed LocalStack and Lambda runtime venvs with `make dev`.
     os.environ.setdefault("AGORA_LOCALSTACK_VENV", str(ROOT / ".local" / "localstack" / "venv"))
     os.environ.setdefault("AGORA_LAMBDA_VENV", str(ROOT / ".local" / "localstack" / "lambda-python"))
+    # Functions run from a scratch copy of the working tree, which the hot reload test edits.
+    os.environ["AGORA_HOT_RELOAD_COPY"] = "1"
+    shutil.rmtree(Paths(state).hot, ignore_errors=True)
     try:
         url = up(state)
         # The tutorial's own client test first: it registers a fixed email on a system that has none.
@@ -379,7 +388,7 @@ def e2e(extra_args: list[str]) -> int:
         down(state)
 
 
-def deploy_compose(state: Path) -> None:
+def deploy_compose(state: Path, only: list[str] | None = None) -> None:
     """Deploy into LocalStack, PostgreSQL and Redis started with Docker from localstack-compose.yml.
 
     Functions run in LocalStack's Lambda containers on the compose network, so the
@@ -391,7 +400,10 @@ def deploy_compose(state: Path) -> None:
     Paths(state).dev_env.write_text(
         "DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres\nREDIS_URL=redis://127.0.0.1:56379/0\n"
     )
-    deploy(state, "postgresql://postgres@postgres:5432/postgres", "redis://redis:6379/0")
+    # LocalStack's Lambda containers cannot follow links into this tree: packaged code there.
+    deploy(
+        state, "postgresql://postgres@postgres:5432/postgres", "redis://redis:6379/0", only=only, hot=False
+    )
     url = api_base_url()
     Paths(state).api_url.write_text(url + "\n")
     wait_for_api(url)
@@ -426,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "e2e":
         return e2e(rest)
     else:
-        deploy_compose(state)
+        deploy_compose(state, args.stacks.split(",") if args.stacks else None)
     return 0
 
 

@@ -19,6 +19,8 @@ REPO_ROOT = TOOL_DIR.parent.parent
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::000000000000:role/agora-test"
 INSTANCE_MARKER = "AGORA_LOCALSTACK_INSTANCE"
+# LocalStack's BUCKET_MARKER_LOCAL: code with this bucket is run from the host directory named by its key.
+HOT_RELOAD_BUCKET = "hot-reload"
 
 
 def free_port() -> int:
@@ -74,6 +76,44 @@ def zip_bytes(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+# The execution role of the functions in test stacks.
+ROLE = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    },
+}
+
+
+def deploy(cfn, name: str, template: dict, update: bool = False) -> dict:
+    """Creates or updates a stack and waits until it is no longer in progress."""
+    body = json.dumps(template)
+    if update:
+        cfn.update_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    else:
+        cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("IN_PROGRESS"):
+            return stack
+        time.sleep(0.3)
+    raise AssertionError(f"stack {name} still in progress")
+
+
+def outputs(stack: dict) -> dict[str, str]:
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
 @dataclass
 class LocalStack:
     endpoint: str
@@ -103,16 +143,24 @@ class LocalStack:
             config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}, **config),
         )
 
-    def create_function(self, files: dict[str, str], handler: str = "app.handler", **settings) -> str:
-        """Creates a python3.13 zip function, waits until it is active and returns its name."""
+    def create_function(self, files: dict[str, str] | Path, handler: str = "app.handler", **settings) -> str:
+        """Creates a python3.13 function, waits until it is active and returns its name.
+
+        ``files`` is ``{path in zip: content}``, or a directory for a hot-reload function.
+        """
         lambda_client = self.client("lambda")
         name = f"fn-{uuid.uuid4().hex[:10]}"
+        code: dict[str, str | bytes]
+        if isinstance(files, Path):
+            code = {"S3Bucket": HOT_RELOAD_BUCKET, "S3Key": str(files)}
+        else:
+            code = {"ZipFile": zip_bytes(files)}
         lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.13",
             Role=ROLE_ARN,
             Handler=handler,
-            Code={"ZipFile": zip_bytes(files)},
+            Code=code,
             **settings,
         )
         # The boto3 waiter polls once a second; creation takes a fraction of that here.

@@ -6,43 +6,9 @@ import uuid
 
 import pytest
 import requests
+from localstack_harness import ROLE, deploy, outputs
 
 pytestmark = pytest.mark.localstack
-
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
-
-
-def deploy(cfn, name: str, template: dict, update: bool = False) -> dict:
-    body = json.dumps(template)
-    if update:
-        cfn.update_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
-    else:
-        cfn.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("IN_PROGRESS"):
-            return stack
-        time.sleep(0.3)
-    raise AssertionError(f"stack {name} still in progress")
-
-
-def outputs(stack: dict) -> dict[str, str]:
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
 def cloud_map_template(namespace: str, description: str, url: str) -> dict:

@@ -30,6 +30,7 @@ def runtime_environment(
     interpreter: str,
     task_root: str,
     layer_roots: list[str],
+    hot_reload_roots: list[str],
 ) -> dict[str, str]:
     base = {
         "PATH": _join([str(Path(interpreter).parent), *(f"{r}/bin" for r in layer_roots), *_SYSTEM_PATH]),
@@ -51,6 +52,7 @@ def runtime_environment(
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
             protocol.ENV_PARENT_PID: str(os.getpid()),
             protocol.ENV_LAYER_ROOTS: _join(layer_roots),
+            protocol.ENV_HOT_RELOAD_ROOTS: _join(hot_reload_roots),
         }
     )
     if marker := os.environ.get(INSTANCE_MARKER):

@@ -15,13 +15,18 @@ from localstack.services.lambda_.invocation.executor_endpoint import (
     ShutdownDuringStartup,
     StatusErrorException,
 )
-from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.lambda_models import (
+    FunctionVersion,
+    HotReloadingCode,
+    InvocationResult,
+    S3Code,
+)
 from localstack.services.lambda_.invocation.runtime_executor import (
     LambdaRuntimeException,
     RuntimeExecutor,
 )
 
-from agora_localstack.executor import outcomes
+from agora_localstack.executor import code_watch, outcomes
 from agora_localstack.executor.environment import runtime_environment
 from agora_localstack.executor.process import RuntimeProcess
 from agora_localstack.gateway import gateway_host, gateway_url
@@ -45,19 +50,38 @@ def _interpreter() -> str:
     return interpreter
 
 
+def _code_root(code: S3Code | HotReloadingCode) -> str:
+    """Unpacks the code (cached by LocalStack; a no-op for hot-reload code) and returns its root."""
+    code.prepare_for_execution()
+    root = code.get_unzipped_code_location()
+    # LocalStack accepts any absolute path as hot-reload code.
+    if code.is_hot_reloading() and not root.is_dir():
+        raise LambdaRuntimeException(f"Hot-reload directory {root} does not exist")
+    return str(root)
+
+
 def _code_paths(function_version: FunctionVersion) -> tuple[str, list[str]]:
-    """Unpacks function code and layers (cached by LocalStack) and returns their roots."""
+    """The roots of the function code and of its layers."""
     code = function_version.config.code
     if code is None:
         raise LambdaRuntimeException(f"Function {function_version.qualified_arn} has no code")
-    code.prepare_for_execution()
     layer_roots = []
     for layer in function_version.config.layers:
         if layer.code is None:
             raise LambdaRuntimeException(f"Layer {layer.layer_version_arn} has no code")
-        layer.code.prepare_for_execution()
-        layer_roots.append(str(layer.code.get_unzipped_code_location()))
-    return str(code.get_unzipped_code_location()), layer_roots
+        layer_roots.append(_code_root(layer.code))
+    return _code_root(code), layer_roots
+
+
+def _hot_reload_roots(function_version: FunctionVersion) -> list[str]:
+    """The host directories of the function code and layers created with ``S3Bucket="hot-reload"``."""
+    config = function_version.config
+    codes = [config.code, *(layer.code for layer in config.layers)]
+    return [
+        str(code.get_unzipped_code_location())
+        for code in codes
+        if code is not None and code.is_hot_reloading()
+    ]
 
 
 class HostProcessRuntimeExecutor(RuntimeExecutor):
@@ -70,8 +94,11 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
         # Guards _process and _stopped; never held while waiting for the runtime,
         # so stop() can always interrupt a start.
         self._state_lock = threading.Lock()
-        # One (re)start at a time when an invoke finds the runtime gone.
+        # One (re)start at a time when an invoke finds the runtime gone or its code changed.
         self._restart_lock = threading.Lock()
+        # Hot-reload code is watched for changes; other code never is (an empty tuple).
+        self._watches = tuple(code_watch.watch(root) for root in _hot_reload_roots(function_version))
+        self._launched_signature: tuple[code_watch.Signature, ...] = ()
 
     def get_address(self) -> str:
         return "127.0.0.1"
@@ -95,12 +122,16 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
             raise LambdaRuntimeException(f"Function {self.function_version.qualified_arn} has no runtime")
         task_root, layer_roots = _code_paths(self.function_version)
         interpreter = _interpreter()
+        # Taken before the child reads any file: an edit made while it starts
+        # causes one restart too many, never a missed one.
+        self._launched_signature = self._code_signature()
         env = runtime_environment(
             self._env_vars,
             runtime=runtime,
             interpreter=interpreter,
             task_root=task_root,
             layer_roots=layer_roots,
+            hot_reload_roots=[watch.root for watch in self._watches],
         )
         log_path = Path(tempfile.gettempdir()) / "agora-lambda" / f"{self.id}.log"
         process = RuntimeProcess.spawn(
@@ -191,11 +222,21 @@ class HostProcessRuntimeExecutor(RuntimeExecutor):
                 process = self._process
                 if self._stopped:
                     raise LambdaRuntimeException(f"Execution environment {self.id} is stopped")
-            if process is not None and process.is_alive():
+            if process is not None and process.is_alive() and not self._code_changed():
                 return process
             if process is not None:
                 process.kill()
             return self._launch()
+
+    def _code_signature(self) -> tuple[code_watch.Signature, ...]:
+        return tuple(watch.signature() for watch in self._watches)
+
+    def _code_changed(self) -> bool:
+        """Whether hot-reload code changed since the running child was launched."""
+        if self._code_signature() == self._launched_signature:
+            return False
+        LOG.debug("Code of %s changed, restarting its runtime", self.function_version.qualified_arn)
+        return True
 
     @staticmethod
     def _send_invoke(process: RuntimeProcess, body: dict[str, object]) -> bool:

@@ -6,7 +6,7 @@ import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
-from agora_lambda_runtime import errors, logcapture, protocol, watchdog
+from agora_lambda_runtime import errors, logcapture, protocol, sourceonly, watchdog
 from agora_lambda_runtime.api import InvokeListener, RuntimeApiClient
 from agora_lambda_runtime.handler import build_sys_path, load_handler
 from agora_lambda_runtime.invocation import InvocationRunner
@@ -21,12 +21,14 @@ class RuntimeSettings:
     handler: str | None
     task_root: str
     layer_roots: list[str]
+    hot_reload_roots: list[str]
     listen_fd: int
     parent_pid: int | None
 
     @classmethod
     def from_environ(cls, environ: MutableMapping[str, str]) -> "RuntimeSettings":
         layers = environ.get(protocol.ENV_LAYER_ROOTS, "")
+        hot_reload = environ.get(protocol.ENV_HOT_RELOAD_ROOTS, "")
         parent = environ.get(protocol.ENV_PARENT_PID)
         settings = cls(
             endpoint=environ[protocol.ENV_RUNTIME_ENDPOINT],
@@ -34,6 +36,7 @@ class RuntimeSettings:
             handler=environ.get("_HANDLER"),
             task_root=environ.get("LAMBDA_TASK_ROOT") or os.getcwd(),
             layer_roots=[root for root in layers.split(os.pathsep) if root],
+            hot_reload_roots=[root for root in hot_reload.split(os.pathsep) if root],
             listen_fd=int(environ[protocol.ENV_LISTEN_FD]),
             parent_pid=int(parent) if parent else None,
         )
@@ -48,6 +51,7 @@ def main() -> None:
     collector = logcapture.LogCollector()
     logcapture.install(collector)
     sys.path[:] = build_sys_path(sys.path, settings.task_root, settings.layer_roots, RUNTIME_ROOT)
+    sourceonly.install(settings.hot_reload_roots)
     client = RuntimeApiClient(settings.endpoint, settings.runtime_id)
 
     started = time.perf_counter()

@@ -9,7 +9,9 @@ stay free of imports from the rest of the runtime package.
 ENV_LISTEN_FD = "AGORA_RUNTIME_LISTEN_FD"
 ENV_PARENT_PID = "AGORA_RUNTIME_PARENT_PID"
 ENV_LAYER_ROOTS = "AGORA_RUNTIME_LAYER_ROOTS"
-PRIVATE_ENV = (ENV_LISTEN_FD, ENV_PARENT_PID, ENV_LAYER_ROOTS)
+# Code and layer directories created with S3Bucket "hot-reload".
+ENV_HOT_RELOAD_ROOTS = "AGORA_RUNTIME_HOT_RELOAD_ROOTS"
+PRIVATE_ENV = (ENV_LISTEN_FD, ENV_PARENT_PID, ENV_LAYER_ROOTS, ENV_HOT_RELOAD_ROOTS)
 
 # Set by LocalStack's ExecutionEnvironment, kept visible like in the docker executor.
 ENV_RUNTIME_ENDPOINT = "LOCALSTACK_RUNTIME_ENDPOINT"
