@@ -35,8 +35,8 @@ class AgoraStacks:
 def build(app: cdk.App, config: DeployConfig, services: tuple[Service, ...] | None = None) -> AgoraStacks:
     services = services if services is not None else load_all()
     wanted = app.node.try_get_context("stacks")
-    selected = set(wanted.split(",")) if wanted else set(names.stack_names(services))
-    unknown = selected - set(names.stack_names(services))
+    selected = set(wanted.split(",")) if wanted else set(names.stack_names(s.name for s in services))
+    unknown = selected - set(names.stack_names(s.name for s in services))
     if unknown:
         raise ValueError(f"no such stacks: {', '.join(sorted(unknown))}")
     env = cdk.Environment(account=LOCALSTACK_ACCOUNT, region="us-east-1") if config.is_localstack else None

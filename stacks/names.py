@@ -8,11 +8,6 @@ stack as an SSM parameter under ``/agora/<stage>/platform/`` and read at deploy 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
-
-
-class Named(Protocol):
-    name: str
 
 
 PREFIX = "Agora"
@@ -47,6 +42,6 @@ def parameter(stage: str, key: str) -> str:
     return f"/agora/{stage}/platform/{key}"
 
 
-def stack_names(services: Iterable[Named]) -> list[str]:
-    """Every stack of the app, in deploy order."""
-    return [PLATFORM, *(service_stack(s.name) for s in services), MONITORING]
+def stack_names(services: Iterable[str]) -> list[str]:
+    """Every stack of the app, in deploy order, for the services named."""
+    return [PLATFORM, *(service_stack(service) for service in services), MONITORING]

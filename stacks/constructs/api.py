@@ -289,6 +289,6 @@ class ServiceRoutes(Construct):
             properties={**common, "Action": "publish", "Routes": routes, "Throttles": throttles},
         )
         # A construct dependency covers every resource below it: the routes' methods and CORS preflights.
-        for top in tops.values():
-            top.node.add_dependency(withdraw)
-            publish.node.add_dependency(top)
+        for branch in tops.values():
+            branch.node.add_dependency(withdraw)
+            publish.node.add_dependency(branch)

@@ -205,7 +205,7 @@ def deploy(
     live = live_stacks(state)
     todo = [
         name
-        for name in stack_names(services)
+        for name in stack_names(s.name for s in services)
         if (name in only if only else record.get(name) != wanted[name] or name not in live)
     ]
     if not todo:

@@ -75,7 +75,9 @@ def test_the_deploy_writes_a_first_key_and_every_service_verifies_with_its_publi
     from users.handlers import signing_keys
 
     answers: list[tuple[str, dict]] = []
-    monkeypatch.setattr(signing_keys, "_respond", lambda e, c, status, data: answers.append((status, data)))
+    monkeypatch.setattr(
+        signing_keys, "respond", lambda e, c, status, physical_id, data: answers.append((status, data))
+    )
     signing_keys.handler(cloudformation("Create"), None)
     ((status, data),) = answers
     assert status == "SUCCESS"
@@ -101,7 +103,9 @@ def test_a_failed_deploy_step_answers_failed_to_cloudformation(secrets, monkeypa
 
     client.put_secret_value(SecretId=ring_arn, SecretString='{"keys": [{"kid": "x"}]}')
     answers: list[str] = []
-    monkeypatch.setattr(signing_keys, "_respond", lambda e, c, status, data: answers.append(status))
+    monkeypatch.setattr(
+        signing_keys, "respond", lambda e, c, status, physical_id, data: answers.append(status)
+    )
     with pytest.raises(ValueError):
         signing_keys.handler(cloudformation("Create"), None)
     assert answers == ["FAILED"]

@@ -110,7 +110,7 @@ def apply(event: dict[str, Any], apigateway: Any, ssm: Any) -> tuple[str, dict[s
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
-    status, reason, data = "SUCCESS", "", {}
+    status, reason, data = "SUCCESS", "", dict[str, str]()
     physical_id = event.get("PhysicalResourceId") or event["LogicalResourceId"]
     try:
         physical_id, data = apply(event, _client("apigateway"), _client("ssm"))
