@@ -11,6 +11,8 @@ PYTEST := $(PY) -m pytest
 export UV_PYTHON_DOWNLOADS := never
 # Every tool below (cdk synth, LocalStack, the e2e runner) uses the Python 3.13 found here.
 export AGORA_PYTHON313 := $(PYTHON313)
+# tools/localstack/ctl.py installs LocalStack's venvs with it (pip without it).
+export AGORA_UV := $(UV)
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 export CDK_HOME := $(CURDIR)/.local/cdk-home
 # jsii warns on every run about the host's Node 20; the CLI runs on the pinned Node 22 from node_modules.

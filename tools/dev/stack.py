@@ -166,20 +166,31 @@ def stack_outputs(paths: Paths) -> dict[str, str]:
     return {key: value for outputs in by_stack.values() for key, value in outputs.items()}
 
 
-def deploy(
+@dataclass(frozen=True)
+class Plan:
+    """What a deploy synthesizes and with what: the stacks, their context and fingerprints."""
+
+    context: dict[str, str]
+    fingerprints: dict[str, str]
+    stacks: list[str]
+
+
+def plan(
     state: Path,
     database_url: str,
     redis_url: str,
     *,
+    live: set[str] | None,
     only: list[str] | None = None,
     extra_context: dict[str, str] | None = None,
     hot: bool = True,
-) -> list[str]:
-    """Deploy the stacks whose fingerprint moved since they were last deployed here (or ``only`` those).
+) -> Plan:
+    """The stacks to deploy: ``only`` those, or those whose fingerprint moved since they were last
+    deployed here or that LocalStack does not hold (``live``; None: a LocalStack just started).
 
     With ``hot``, functions run from ``<state>/hot/<service>`` (LocalStack's hot reload): links into
     the working tree, or with ``AGORA_HOT_RELOAD_COPY=1`` a scratch copy of it; otherwise from their
-    packaged assets.  Returns the stacks it created (the others it deployed existed already).
+    packaged assets.
     """
     from agora.operations import load_all
     from stacks.layout import hot_tree
@@ -202,40 +213,57 @@ def deploy(
     }
     wanted = fingerprints(context, services)
     record: dict[str, str] = json.loads(paths.deployed.read_text()) if paths.deployed.exists() else {}
-    live = live_stacks(state)
-    todo = [
-        name
-        for name in stack_names(s.name for s in services)
-        if (name in only if only else record.get(name) != wanted[name] or name not in live)
-    ]
-    if not todo:
-        step("every stack is deployed as it is")
-        return []
-    if "CDKToolkit" not in live:
-        step("bootstrapping CDK in LocalStack")
-        cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
-    step(f"deploying {', '.join(todo)} to LocalStack")
+    names = stack_names(s.name for s in services)
+    if only:
+        todo = [name for name in names if name in only]
+    elif live is None:
+        todo = names
+    else:
+        todo = [name for name in names if record.get(name) != wanted[name] or name not in live]
+    return Plan(context, wanted, todo)
+
+
+def synthesize(state: Path, planned: Plan) -> subprocess.Popen[bytes]:
+    """Start synthesizing the planned stacks into ``<state>/cdk.out``; the caller waits."""
     assembly = state / "cdk.out"
     shutil.rmtree(assembly, ignore_errors=True)
     # The app itself, not `cdk synth`: no CLI start-up, and no template validation (make lint has it).
-    subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "app.py"],
-        check=True,
         cwd=ROOT,
         env={
             **aws_env(state),
             "CDK_OUTDIR": str(assembly),
-            "CDK_CONTEXT_JSON": json.dumps({**context, "stacks": ",".join(todo)}),
+            "CDK_CONTEXT_JSON": json.dumps({**planned.context, "stacks": ",".join(planned.stacks)}),
             "CDK_VALIDATION": "false",
         },
     )
+
+
+def deploy(state: Path, planned: Plan, synthesis: subprocess.Popen[bytes] | None = None) -> list[str]:
+    """Deploy the planned stacks (synthesized by ``synthesis`` if it was started already); returns
+    the stacks it created (the others it deployed existed already)."""
+    paths = Paths(state)
+    if not planned.stacks:
+        if synthesis is not None:
+            synthesis.wait()
+        step("every stack is deployed as it is")
+        return []
+    live = live_stacks(state)
+    if "CDKToolkit" not in live:
+        step("bootstrapping CDK in LocalStack")
+        cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
+    step(f"deploying {', '.join(planned.stacks)} to LocalStack")
+    synthesis = synthesis or synthesize(state, planned)
+    if synthesis.wait() != 0:
+        raise SystemExit("synthesizing the stacks failed (see above)")
     fresh_outputs = state / "outputs-new.json"
     cdk(
         [
             "deploy",
-            *todo,
+            *planned.stacks,
             "--app",
-            str(assembly),
+            str(state / "cdk.out"),
             "--exclusively",
             "--require-approval",
             "never",
@@ -251,9 +279,17 @@ def deploy(
     outputs = json.loads(paths.outputs.read_text()) if paths.outputs.exists() else {}
     outputs.update(json.loads(fresh_outputs.read_text()))
     paths.outputs.write_text(json.dumps(outputs, indent=2) + "\n")
-    record.update({name: wanted[name] for name in todo})
+    record: dict[str, str] = json.loads(paths.deployed.read_text()) if paths.deployed.exists() else {}
+    record.update({name: planned.fingerprints[name] for name in planned.stacks})
     paths.deployed.write_text(json.dumps(record, indent=2) + "\n")
-    return [name for name in todo if name not in live]
+    return [name for name in planned.stacks if name not in live]
+
+
+def localstack_running(state: Path) -> bool:
+    done = subprocess.run(
+        [sys.executable, str(CTL), "status"], env=aws_env(state), stdout=subprocess.DEVNULL, check=False
+    )
+    return done.returncode == 0
 
 
 def wait_for_api(url: str, timeout_s: float = 60) -> float:
@@ -326,10 +362,15 @@ def up(state: Path) -> str:
     pg = backing.ensure_postgres(state)
     redis = backing.ensure_redis(state)
     paths.dev_env.write_text(f"DATABASE_URL={pg.url}\nREDIS_URL={redis.url}\n")
+    # A LocalStack that is not running keeps no stacks: every stack is synthesized at once, while
+    # LocalStack installs and starts, and deployed.
+    live = live_stacks(state) if localstack_running(state) else None
+    planned = plan(state, pg.url, redis.url, live=live)
+    synthesis = synthesize(state, planned) if live is None else None
     step("LocalStack on the host")
     ctl("install", state)
     ctl("start", state)
-    created = deploy(state, pg.url, redis.url)
+    created = deploy(state, planned, synthesis)
     # Right after the deploy, before the URL is written or printed: the admin's email is not up for grabs.
     # A stack updated in place keeps its data; a new one (a fresh LocalStack) is seeded.
     if created or not paths.seeded.exists():
@@ -401,9 +442,15 @@ def deploy_compose(state: Path, only: list[str] | None = None) -> None:
         "DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres\nREDIS_URL=redis://127.0.0.1:56379/0\n"
     )
     # LocalStack's Lambda containers cannot follow links into this tree: packaged code there.
-    deploy(
-        state, "postgresql://postgres@postgres:5432/postgres", "redis://redis:6379/0", only=only, hot=False
+    planned = plan(
+        state,
+        "postgresql://postgres@postgres:5432/postgres",
+        "redis://redis:6379/0",
+        live=live_stacks(state),
+        only=only,
+        hot=False,
     )
+    deploy(state, planned)
     url = api_base_url()
     Paths(state).api_url.write_text(url + "\n")
     wait_for_api(url)
@@ -424,13 +471,15 @@ def main(argv: list[str] | None = None) -> int:
         up(state)
     elif args.command == "deploy":
         dev = Paths(state).backing()
-        deploy(
+        planned = plan(
             state,
             dev["DATABASE_URL"],
             dev["REDIS_URL"],
+            live=live_stacks(state),
             only=args.stacks.split(",") if args.stacks else None,
             extra_context=dict(pair.split("=", 1) for pair in args.context),
         )
+        deploy(state, planned)
     elif args.command == "down":
         down(state)
     elif args.command == "seed":
