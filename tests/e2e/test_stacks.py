@@ -26,9 +26,9 @@ def dev_stack(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "tools.dev.stack", *args], cwd=ROOT, check=True, env=os.environ)
 
 
-def last_updated(aws, stack: str) -> object:
-    found = aws("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-    return found.get("LastUpdatedTime") or found["CreationTime"]
+def last_event(aws, stack: str) -> object:
+    """When CloudFormation last did anything to the stack (LocalStack keeps no LastUpdatedTime)."""
+    return aws("cloudformation").describe_stack_events(StackName=stack)["StackEvents"][0]["Timestamp"]
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ class Prober(threading.Thread):
 
 
 def test_deploying_only_the_orders_stack_leaves_users_serving(api_url, http, aws):
-    users_before = last_updated(aws, "Agora-Users")
-    orders_before = last_updated(aws, "Agora-Orders")
+    users_before = last_event(aws, "Agora-Users")
+    orders_before = last_event(aws, "Agora-Orders")
     version = f"orders-{uuid.uuid4().hex[:6]}"
     prober = Prober(api_url, http)
     prober.start()
@@ -95,8 +95,8 @@ def test_deploying_only_the_orders_stack_leaves_users_serving(api_url, http, aws
         prober.join()
     assert len(prober.statuses) > 10
     assert set(prober.statuses) == {200}, f"users or products failed while orders deployed: {prober.statuses}"
-    assert last_updated(aws, "Agora-Users") == users_before
-    assert last_updated(aws, "Agora-Orders") != orders_before
+    assert last_event(aws, "Agora-Users") == users_before
+    assert last_event(aws, "Agora-Orders") != orders_before
     health = eventually(
         lambda: (h := http.get(f"{api_url}/api/orders/health", timeout=30).json())["version"] == version and h
     )

@@ -129,8 +129,8 @@ def ctl(command: str, state: Path) -> None:
     subprocess.run([sys.executable, str(CTL), command], check=True, env=aws_env(state))
 
 
-def cdk(args: list[str], state: Path) -> None:
-    subprocess.run([str(NODE_BIN / "cdklocal"), *args], check=True, cwd=ROOT, env=aws_env(state))
+def cdk(args: list[str], state: Path, cwd: Path = ROOT) -> None:
+    subprocess.run([str(NODE_BIN / "cdklocal"), *args], check=True, cwd=cwd, env=aws_env(state))
 
 
 def boto(service: str, state: Path) -> Any:
@@ -252,7 +252,8 @@ def deploy(state: Path, planned: Plan, synthesis: subprocess.Popen[bytes] | None
     live = live_stacks(state)
     if "CDKToolkit" not in live:
         step("bootstrapping CDK in LocalStack")
-        cdk(["bootstrap", "aws://000000000000/us-east-1", "--quiet"], state)
+        # Away from cdk.json: with an app to read, the CLI would synthesize all of it first.
+        cdk(["bootstrap", "aws://000000000000/us-east-1"], state, cwd=state)
     step(f"deploying {', '.join(planned.stacks)} to LocalStack")
     synthesis = synthesis or synthesize(state, planned)
     if synthesis.wait() != 0:
