@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-
 PREFIX = "Agora"
 PLATFORM = f"{PREFIX}-Platform"
 MONITORING = f"{PREFIX}-Monitoring"

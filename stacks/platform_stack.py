@@ -12,6 +12,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
@@ -58,7 +59,6 @@ class PlatformStack(cdk.Stack):
 
         values = {
             "rest-api-id": self.api.rest_api.rest_api_id,
-            "root-resource-id": self.api.rest_api.rest_api_root_resource_id,
             "api-resource-id": self.api.api_resource.resource_id,
             "api-url": self.api.base_url,
             "namespace-id": self.namespace.namespace_id,
@@ -128,10 +128,19 @@ class PlatformStack(cdk.Stack):
                 ],
             )
         )
+        name = names.function_name(config.stage, ROUTE_PUBLISHER)
+        log_group = logs.LogGroup(
+            self,
+            "RoutePublisherLogs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=config.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         return lambda_.Function(
             self,
             "RoutePublisher",
-            function_name=names.function_name(config.stage, ROUTE_PUBLISHER),
+            function_name=name,
+            log_group=log_group,
             description="Deploys the API stage with a service's routes (Custom::AgoraApiRoutes)",
             runtime=RUNTIME,
             architecture=config.architecture,

@@ -114,7 +114,6 @@ class ServiceStack(cdk.Stack):
                 service=service,
                 functions={op_id: fn.invoke_target for op_id, fn in self.functions.operations.items()},
                 rest_api_id=self.platform["rest-api-id"],
-                root_resource_id=self.platform["root-resource-id"],
                 api_resource_id=self.platform["api-resource-id"],
                 publisher_arn=function_arn(self, names.function_name(config.stage, ROUTE_PUBLISHER)),
             )
@@ -276,7 +275,7 @@ class ServiceStack(cdk.Stack):
             secret = self._secret(key)
             secret.grant_read(manager.role)
             secret.grant_write(manager.role)
-        cdk.CustomResource(
+        keys = cdk.CustomResource(
             self,
             "SigningKeys",
             service_token=manager.invoke_target.function_arn,
@@ -287,3 +286,8 @@ class ServiceStack(cdk.Stack):
                 "PublicKeys": self.platform["public-keys-arn"],
             },
         )
+        # No users function runs before a key exists: the signer would keep an empty ring for its cache
+        # age.  Other services need no key before a token exists, and find a new kid when they meet one.
+        for function in self.functions.all:
+            if function is not manager:
+                function.node.add_dependency(keys)

@@ -233,14 +233,11 @@ class ServiceRoutes(Construct):
         service: Service,
         functions: dict[str, lambda_.IFunction],
         rest_api_id: str,
-        root_resource_id: str,
         api_resource_id: str,
         publisher_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        rest_api = apigw.RestApi.from_rest_api_attributes(
-            self, "RestApi", rest_api_id=rest_api_id, root_resource_id=root_resource_id
-        )
+        rest_api = apigw.RestApi.from_rest_api_id(self, "RestApi", rest_api_id)
         api = apigw.Resource.from_resource_attributes(
             self, "ApiResource", resource_id=api_resource_id, rest_api=rest_api, path="/api"
         )
@@ -286,7 +283,15 @@ class ServiceRoutes(Construct):
             "Publish",
             service_token=publisher_arn,
             resource_type="Custom::AgoraApiRoutes",
-            properties={**common, "Action": "publish", "Routes": routes, "Throttles": throttles},
+            # What the methods invoke too: a route that keeps its path but invokes another target (an
+            # alias now, the function before) needs the stage deployed again as much as a new route.
+            properties={
+                **common,
+                "Action": "publish",
+                "Routes": routes,
+                "Throttles": throttles,
+                "Targets": [functions[op.id].function_arn for op in service.operations],
+            },
         )
         # A construct dependency covers every resource below it: the routes' methods and CORS preflights.
         for branch in tops.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,8 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-from stacks import packaging
+from stacks import layout, packaging
+from tests.infra.synthesis import Synthesis
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_TAG = f"cpython-{packaging.PYTHON_VERSION.replace('.', '')}"
@@ -51,19 +53,11 @@ def dev_caches(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name in DEV_CACHES)
 
 
-def staged_assets(stack: cdk.Stack, template: Template, services) -> dict[str, Path]:
-    """The folders synthesis staged for the stack's layers and declared functions, by S3 key."""
-    handlers = {decl.handler for service in services for decl in service.functions}
-    contents = [
-        fn["Properties"]["Code"]
-        for fn in template.find_resources("AWS::Lambda::Function").values()
-        if fn["Properties"].get("Handler") in handlers
-    ]
-    contents += [
-        layer["Properties"]["Content"]
-        for layer in template.find_resources("AWS::Lambda::LayerVersion").values()
-    ]
-    outdir = Path(cdk.Stage.of(stack).outdir)
+def staged_assets(synth: Synthesis) -> dict[str, Path]:
+    """The folders synthesis staged for every stack's layers and functions, by S3 key."""
+    contents = [fn.props["Code"] for fn in synth.resources("AWS::Lambda::Function")]
+    contents += [layer.props["Content"] for layer in synth.resources("AWS::Lambda::LayerVersion")]
+    outdir = Path(synth.app.outdir)
     keys = {content["S3Key"] for content in contents}
     return {key: outdir / f"asset.{key.removesuffix('.zip')}" for key in keys}
 
@@ -96,15 +90,15 @@ def functions_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def packaging_noise(folder: str, names: list[str]) -> list[str]:
-    return [name for name in names if packaging.is_dev_noise(name)]
+    return [name for name in names if layout.is_dev_noise(name)]
 
 
-def test_every_shipped_module_has_the_runtimes_unchecked_bytecode(target, services):
-    _, stack, template = target
+def test_every_shipped_module_has_the_runtimes_unchecked_bytecode(synth: Synthesis, services):
     assert sys.implementation.cache_tag == CACHE_TAG, "the tests run on the runtime's Python"
-    assets = staged_assets(stack, template, services)
-    # One layer of dependencies, the shared layer, and one code asset per service.
-    assert len(assets) == len(services) + 2
+    assets = staged_assets(synth)
+    # The dependency layer and the shared layer (each service stack publishes the same two), one code
+    # asset per service, and the platform's route publisher.
+    assert len(assets) == len(services) + 3
     for key, folder in assets.items():
         assert folder.is_dir(), key
         assert any(folder.rglob("*.py")), key
@@ -139,14 +133,41 @@ def test_an_asset_changes_with_its_sources_and_only_with_them(functions_copy: Pa
     assert bytecode_problems(staged) == []
 
 
-def test_the_stacks_code_assets_are_the_ones_another_synthesis_makes(target, services, tmp_path: Path):
-    _, stack, template = target
-    shipped = set(staged_assets(stack, template, services))
+def test_the_stacks_code_assets_are_the_ones_another_synthesis_makes(synth: Synthesis, tmp_path: Path):
+    shipped = set(staged_assets(synth))
     for name in ("orders", "users"):
         key, _ = synthesized(tmp_path / name, lambda name=name: packaging.service_code(name))
         assert key in shipped, name
     key, _ = synthesized(tmp_path / "shared", packaging.shared_layer_code)
     assert key in shipped
+    key, _ = synthesized(tmp_path / "publisher", packaging.route_publisher_code)
+    assert key in shipped
+
+
+def test_the_route_publisher_runs_on_its_own_asset_and_the_runtimes_python(tmp_path: Path):
+    # It has no layer: what it imports at cold start must all be in its asset or the standard library.
+    key, staged = synthesized(tmp_path / "publisher", packaging.route_publisher_code)
+    assert sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*.py")) == [
+        "agora/__init__.py",
+        "agora/api_routes.py",
+        "agora/cfn.py",
+    ]
+    assert bytecode_problems(staged) == []
+    script = (
+        "import sys; import agora.api_routes; "
+        "print(sorted(m for m in sys.modules if m == 'agora' or m.startswith('agora.')))"
+    )
+    # -I -S: no site-packages and no environment, as on a runtime without layers (boto3 is imported
+    # when a request comes, from the runtime's own copy).
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(staged)!r}); {script}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "['agora', 'agora.api_routes', 'agora.cfn']", key
 
 
 def test_extra_files_travel_in_a_service_asset_and_in_its_hash(functions_copy: Path, tmp_path: Path):
@@ -215,6 +236,6 @@ def test_the_docs_package_carries_the_committed_document_and_the_pinned_ui(tmp_p
     from agora.operations import load_service
 
     built = tmp_path / "docs"
-    packaging.service_asset("docs", packaging.declared_files(load_service("docs"))).build(built)
+    packaging.service_asset("docs", layout.declared_files(load_service("docs"))).build(built)
     for name, source in SOURCES.items():
-        assert (built / "docs" / "assets" / name).read_bytes() == (packaging.ROOT / source).read_bytes(), name
+        assert (built / "docs" / "assets" / name).read_bytes() == (layout.ROOT / source).read_bytes(), name

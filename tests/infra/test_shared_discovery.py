@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from stacks import names
+from tests.infra.synthesis import Synthesis
 
-def test_every_internal_function_publishes_its_declared_timeout(target, services):
-    _, _, template = target
-    instances = {
-        i["Properties"]["InstanceId"]: i["Properties"]["InstanceAttributes"]
-        for i in template.find_resources("AWS::ServiceDiscovery::Instance").values()
-    }
+
+def test_every_internal_function_publishes_its_declared_timeout(synth: Synthesis, services):
+    instances = {i.props["InstanceId"]: i for i in synth.resources("AWS::ServiceDiscovery::Instance")}
     for service in services:
         if not service.route_prefixes:
             continue
-        attributes = instances[f"{service.name}-1"]
+        instance = instances[f"{service.name}-1"]
+        assert instance.stack == names.service_stack(service.name)
+        attributes = instance.props["InstanceAttributes"]
         for internal in service.internal:
             assert "fn_" + internal.id in attributes
             assert attributes["timeout_" + internal.id] == str(internal.timeout_s)

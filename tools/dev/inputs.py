@@ -32,6 +32,10 @@ COMMON = (
     f"{SHARED}/__init__.py",
     f"{SHARED}/operations.py",
     f"{SHARED}/identity.py",
+    f"{SHARED}/errors.py",
+    f"{SHARED}/keys.py",
+    f"{SHARED}/settings.py",
+    f"{SHARED}/snapstart.py",
     f"{SHARED}/observability.py",
     f"{SHARED}/cfn.py",
     f"{SHARED}/api_routes.py",
@@ -47,6 +51,19 @@ def files_digest(patterns: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
+def _service_part(service: Service, services: tuple[Service, ...]) -> str:
+    """A service stack is made from its declaration, its migrations and the other services' internal
+    functions it may call (its grants name them)."""
+    calls = [
+        (other.name, internal)
+        for other in services
+        for internal in other.internal
+        if service.name in internal.callers
+    ]
+    migrations = migrations_fingerprint(service.name) if service.uses_postgres else ""
+    return repr(service) + repr(calls) + migrations
+
+
 def fingerprints(context: dict[str, str], services: tuple[Service, ...]) -> dict[str, str]:
     """Per stack name, the fingerprint of what its template is made from."""
     common = files_digest(COMMON) + json.dumps(context, sort_keys=True)
@@ -55,9 +72,6 @@ def fingerprints(context: dict[str, str], services: tuple[Service, ...]) -> dict
         names.MONITORING: repr(
             [(s.name, [c.function_name_suffix for c in s.consumers], s.business_metrics) for s in services]
         ),
-        **{
-            names.service_stack(s.name): repr(s) + (migrations_fingerprint(s.name) if s.uses_postgres else "")
-            for s in services
-        },
+        **{names.service_stack(s.name): _service_part(s, services) for s in services},
     }
     return {stack: hashlib.sha256(f"{common}|{part}".encode()).hexdigest() for stack, part in parts.items()}
