@@ -167,10 +167,11 @@ def package(services: Sequence[Service]) -> Artifacts:
     """Build (or reuse) every artifact the stack deploys, exactly as the stack's packaging builds it."""
     # The CDK libraries load with the packaging; the bench needs them nowhere else.
     from stacks import packaging
+    from stacks.layout import declared_files
 
     site = Path(sysconfig.get_paths()["purelib"])
     assets = {
-        **{f"code-{s.name}": packaging.service_asset(s.name, packaging.declared_files(s)) for s in services},
+        **{f"code-{s.name}": packaging.service_asset(s.name, declared_files(s)) for s in services},
         "layer-shared": packaging.shared_layer_asset(),
         "layer-dependencies": packaging.dependencies_layer_asset(host_platform_tag()),
         # Not an asset the stack deploys: the runtime's own packages, compiled as the runtime has them.
