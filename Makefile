@@ -23,13 +23,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 SERVICE ?=
 SERVICE_STACK := $(if $(SERVICE),Agora-$(shell echo '$(SERVICE)' | sed 's/^./\U&/'))
 
-.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test audit load fuzz openapi synth deploy deploy-local seed bench lint clean
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test console audit load fuzz openapi synth deploy deploy-local seed bench lint clean
 
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
 	@echo "make dev-down     stop everything 'make dev' started"
 	@echo "make test         the full suite: unit, integration, infra, LocalStack tooling and e2e"
 	@echo "make client-test  the tutorial's own client test (jest + supertest) against the running make dev"
+	@echo "make console      dashboards, alarms, traces, logs and DLQs of the running make dev on http://127.0.0.1:4580"
 	@echo "make audit        check the stock, reservation and outbox invariants of the running make dev"
 	@echo "make load         a bounded shop-shaped Locust load on the running make dev, then the audit"
 	@echo "make fuzz         a longer Schemathesis run (random seed) against the running make dev"
@@ -69,11 +70,17 @@ test-infra: deps
 test-localstack: deps
 	$(PYTEST) tools/localstack/tests
 
+# Chromium for tests/e2e/test_console.py: apt-get installs Debian's when it is missing and this is root
+# (CI); without root it says what to run and the browser test skips.
 test-e2e: deps
+	$(PY) -m tools.console.browser ensure
 	$(PY) -m tools.dev.stack e2e
 
 client-test: deps
 	$(PY) -m tools.dev.client
+
+console: deps
+	$(PY) -m tools.console $(if $(PORT),--port $(PORT))
 
 audit: deps
 	$(PY) -m tools.dev.audit
@@ -108,7 +115,7 @@ bench: deps
 lint: deps synth
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/localstack/ctl.py tools/localstack/tests
+	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/console tools/localstack/ctl.py tools/localstack/tests
 	@# The LocalStack plugin runs in LocalStack's own venv: check it against the libraries it runs with.
 	python3 tools/localstack/ctl.py install
 	cd tools/localstack/plugin && ../../../.venv/bin/python -m mypy --config-file ../../../pyproject.toml --cache-dir ../../../.mypy_cache/localstack --python-executable ../../../.local/localstack/venv/bin/python .

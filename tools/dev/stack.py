@@ -386,6 +386,7 @@ def up(state: Path) -> str:
         f"  API:        {url}\n"
         f"  try:        curl {url}/api/users/health\n"
         f"  admin:      {paths.admin}\n"
+        f"  console:    make console   (http://127.0.0.1:4580: dashboards, alarms, traces, logs, DLQs)\n"
         f"  LocalStack: {endpoint()}   PostgreSQL: {pg.url}   Redis: {redis.url}\n"
         f"  stop:       make dev-down\n",
         flush=True,
