@@ -23,7 +23,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 SERVICE ?=
 SERVICE_STACK := $(if $(SERVICE),Agora-$(shell echo '$(SERVICE)' | sed 's/^./\U&/'))
 
-.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test console audit load fuzz openapi synth deploy deploy-local seed bench lint clean
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test console redrive audit load fuzz openapi synth deploy deploy-local seed bench lint clean
 
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
@@ -31,6 +31,7 @@ help:
 	@echo "make test         the full suite: unit, integration, infra, LocalStack tooling and e2e"
 	@echo "make client-test  the tutorial's own client test (jest + supertest) against the running make dev"
 	@echo "make console      dashboards, alarms, traces, logs and DLQs of the running make dev on http://127.0.0.1:4580"
+	@echo "make redrive      move every DLQ's messages back to their queues (running make dev) and list them"
 	@echo "make audit        check the stock, reservation and outbox invariants of the running make dev"
 	@echo "make load         a bounded shop-shaped Locust load on the running make dev, then the audit"
 	@echo "make fuzz         a longer Schemathesis run (random seed) against the running make dev"
@@ -78,6 +79,9 @@ test-e2e: deps
 
 client-test: deps
 	$(PY) -m tools.dev.client
+
+redrive: deps
+	$(PY) -m tools.dev.redrive --all
 
 console: deps
 	$(PY) -m tools.console $(if $(PORT),--port $(PORT))

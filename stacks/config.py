@@ -21,6 +21,22 @@ LOCALSTACK_API_ID = "agora"
 
 
 @dataclass(frozen=True)
+class AlarmTiming:
+    """How alarms judge their metric: over periods of ``period``, ``evaluation_periods`` of them
+    (None: as many as each alarm declares)."""
+
+    period: cdk.Duration
+    evaluation_periods: int | None = None
+
+
+# AWS: five-minute periods, each alarm's own number of them.
+AWS_ALARMS = AlarmTiming(period=cdk.Duration.minutes(5))
+# LocalStack: each alarm decides on the last minute alone, so that a local breach (and its end) shows
+# within a minute or two rather than 5 to 15 (see tools/localstack/README.md, Metrics and alarms).
+LOCAL_ALARMS = AlarmTiming(period=cdk.Duration.minutes(1), evaluation_periods=1)
+
+
+@dataclass(frozen=True)
 class DeployConfig:
     target: str
     stage: str
@@ -33,6 +49,7 @@ class DeployConfig:
     # LocalStack only: run every function from ``<hot_reload>/<service>`` on the host (a tree of links
     # into the working tree, see ``stacks.packaging.hot_tree``) instead of a packaged asset.
     hot_reload: Path | None = None
+    alarms: AlarmTiming = AWS_ALARMS
 
     @property
     def is_localstack(self) -> bool:
@@ -68,6 +85,7 @@ class DeployConfig:
             alarm_email=ctx("alarm_email"),
             version=ctx("version") or "1.0.0",
             hot_reload=Path(hot_reload) if hot_reload else None,
+            alarms=LOCAL_ALARMS if local else AWS_ALARMS,
         )
 
 

@@ -26,4 +26,4 @@ class MonitoringStack(cdk.Stack):
         topic = sns.Topic.from_topic_arn(
             self, "AlarmTopic", self.format_arn(service="sns", resource=names.alarm_topic(config.stage))
         )
-        self.overview = Overview(self, "Monitoring", stage=config.stage, topic=topic, services=services)
+        self.overview = Overview(self, "Monitoring", config=config, topic=topic, services=services)

@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -30,6 +31,12 @@ from stacks.packaging import route_publisher_code
 
 # The route publisher's name within the platform (see agora.api_routes).
 ROUTE_PUBLISHER = "platform-api-routes"
+
+
+def alarm_notifications_queue(stage: str) -> str:
+    """LocalStack only: the queue subscribed to the alarm topic (raw delivery: each message is the
+    alarm's state change as CloudWatch publishes it)."""
+    return f"{names.alarm_topic(stage)}-notifications"
 
 
 class PlatformStack(cdk.Stack):
@@ -55,6 +62,18 @@ class PlatformStack(cdk.Stack):
         )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        if config.is_localstack:
+            # No mail locally: the notifications wait in a queue for whoever reads them (tests, the console).
+            self.alarm_notifications = sqs.Queue(
+                self,
+                "AlarmNotifications",
+                queue_name=alarm_notifications_queue(stage),
+                retention_period=cdk.Duration.days(1),
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            self.topic.add_subscription(
+                subscriptions.SqsSubscription(self.alarm_notifications, raw_message_delivery=True)
+            )
         self.route_publisher = self._route_publisher(config)
 
         values = {

@@ -142,7 +142,7 @@ class ServiceStack(cdk.Stack):
         self.monitoring = ServiceMonitoring(
             self,
             "Monitoring",
-            stage=config.stage,
+            config=config,
             topic=topic,
             service=service,
             functions=self.functions.all,

@@ -3,6 +3,10 @@
 Each service stack has its dashboard and alarms (``ServiceMonitoring``); the monitoring stack has the
 overview and the API's alarms (``Overview``).  Both name what they watch (the API, the dead-letter
 queues) by the fixed names in ``stacks.names``, so neither refers to another stack.
+
+Dashboards show five-minute periods on both targets.  Alarms judge periods of the target's
+``DeployConfig.alarms``: on AWS five minutes and as many as each alarm declares; on LocalStack the
+last minute alone, so that a local breach, and its end, shows within a minute or two.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from constructs import Construct
 from agora.observability import METRICS_NAMESPACE
 from agora.operations import Service
 from stacks import names
+from stacks.config import AlarmTiming, DeployConfig
 from stacks.constructs.event_bus import Subscription
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -31,9 +36,17 @@ MAX_METRICS_PER_ALARM = 10
 class Watch(Construct):
     """What both kinds share: the alarm action, the API's metrics and the widget shapes."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, topic: sns.ITopic) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeployConfig,
+        topic: sns.ITopic,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.stage = stage
+        self.stage = config.stage
+        self.timing: AlarmTiming = config.alarms
         self._action = cw_actions.SnsAction(topic)
         self.alarms: list[cw.Alarm] = []
 
@@ -46,9 +59,27 @@ class Watch(Construct):
             period=FIVE_MINUTES,
         )
 
-    def alarm(self, construct_id: str, **props: object) -> cw.Alarm:
-        alarm = cw.Alarm(self, construct_id, treat_missing_data=cw.TreatMissingData.NOT_BREACHING, **props)  # type: ignore[arg-type]
+    def alarm(
+        self,
+        construct_id: str,
+        *,
+        metric: cw.Metric | cw.MathExpression,
+        evaluation_periods: int,
+        **props: object,
+    ) -> cw.Alarm:
+        """An alarm on the target's timing: ``metric`` over its periods, ``evaluation_periods`` of them
+        unless the target fixes how many."""
+        alarm = cw.Alarm(
+            self,
+            construct_id,
+            metric=metric.with_(period=self.timing.period),
+            evaluation_periods=self.timing.evaluation_periods or evaluation_periods,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            **props,  # type: ignore[arg-type]
+        )
+        # Both ways: the topic hears when an alarm fires and when it clears.
         alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
 
@@ -69,7 +100,8 @@ class Watch(Construct):
     @staticmethod
     def business_widget(name: str) -> cw.GraphWidget:
         search = cw.MathExpression(
-            expression=f"SEARCH('{{Agora}} MetricName=\"{name}\"', 'Sum', 300)",
+            # The schema names the dimension the metrics carry: {Agora} alone matches only dimensionless ones.
+            expression=f"SEARCH('{{Agora,service}} MetricName=\"{name}\"', 'Sum', 300)",
             label=name,
             period=FIVE_MINUTES,
         )
@@ -95,13 +127,13 @@ class ServiceMonitoring(Watch):
         scope: Construct,
         construct_id: str,
         *,
-        stage: str,
+        config: DeployConfig,
         topic: sns.ITopic,
         service: Service,
         functions: Sequence[lambda_.Function],
         subscriptions: Sequence[Subscription],
     ) -> None:
-        super().__init__(scope, construct_id, stage=stage, topic=topic)
+        super().__init__(scope, construct_id, config=config, topic=topic)
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"agora-{service.name}")
         widgets: list[cw.IWidget] = []
         for op in service.operations:
@@ -162,7 +194,9 @@ class ServiceMonitoring(Watch):
 
     def _function_alarms(self, service: Service, functions: Sequence[lambda_.Function]) -> None:
         """Errors and throttles of every function, summed per service in groups of ten
-        (the most metrics one alarm's math may use)."""
+        (the most metrics one alarm's math may use).  Lambda publishes a function's metrics only
+        for the periods it ran in, and a sum with a missing term has no value: each term is
+        ``FILL``ed with 0, or an error would alarm only when all ten functions ran."""
         groups = [
             functions[i : i + MAX_METRICS_PER_ALARM] for i in range(0, len(functions), MAX_METRICS_PER_ALARM)
         ]
@@ -177,7 +211,7 @@ class ServiceMonitoring(Watch):
                     alarm_description=f"{service.name} functions: {kind.lower()} "
                     f"(group {index} of {len(groups)}: {', '.join(fn.node.id for fn in group)})",
                     metric=cw.MathExpression(
-                        expression=" + ".join(metrics),
+                        expression=" + ".join(f"FILL({key}, 0)" for key in metrics),
                         using_metrics=metrics,
                         label=f"{service.name} {kind.lower()}",
                         period=FIVE_MINUTES,
@@ -208,11 +242,11 @@ class Overview(Watch):
         scope: Construct,
         construct_id: str,
         *,
-        stage: str,
+        config: DeployConfig,
         topic: sns.ITopic,
         services: Sequence[Service],
     ) -> None:
-        super().__init__(scope, construct_id, stage=stage, topic=topic)
+        super().__init__(scope, construct_id, config=config, topic=topic)
         self.dashboard = cw.Dashboard(self, "Overview", dashboard_name="agora-overview")
         rate = cw.MathExpression(
             expression="100 * errors / MAX([requests, 1])",
@@ -246,7 +280,7 @@ class Overview(Watch):
                     namespace="AWS/SQS",
                     metric_name="ApproximateNumberOfMessagesVisible",
                     dimensions_map={
-                        "QueueName": names.dead_letter_queue(stage, consumer.function_name_suffix)
+                        "QueueName": names.dead_letter_queue(self.stage, consumer.function_name_suffix)
                     },
                     statistic="Maximum",
                     period=FIVE_MINUTES,

@@ -271,6 +271,9 @@ def localstack_env(paths: Paths, port: int) -> dict[str, str]:
     # An idle event source mapping backs off up to 10 s by default, which delays the
     # first message after a quiet spell by as much; locally, polling each second is cheap.
     env.setdefault("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "1")
+    # SQS reports queue depths (ApproximateNumberOfMessagesVisible, ...) to CloudWatch every 60 s
+    # by default; a DLQ alarm would notice a message a minute late, and its drain as late.
+    env.setdefault("SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL", "10")
     env.update(
         {
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",

@@ -36,6 +36,9 @@ def ctl_env(local_dir: Path, port: int) -> dict[str, str]:
     env.setdefault("AGORA_LOCALSTACK_VENV", str(shared_state / "venv"))
     env.setdefault("AGORA_LAMBDA_VENV", str(shared_state / "lambda-python"))
     env.update({"AGORA_LOCAL_DIR": str(local_dir), "LOCALSTACK_PORT": str(port)})
+    # Alarms and queue depths on a test's time scale (ctl.py's defaults: 10 s and 10 s).
+    env.setdefault("AGORA_ALARM_EVALUATION_S", "1")
+    env.setdefault("SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL", "2")
     return env
 
 
