@@ -61,3 +61,6 @@ def database(postgres_server: str):
 from tests.integration.orders.conftest import second_database, shop  # noqa: E402, F401
 from tests.integration.payments.conftest import pay  # noqa: E402, F401
 from tests.integration.products.conftest import ctx, products_db  # noqa: E402, F401
+
+# What agora.tracing records, and what the functions log.
+from tests.unit.spans import logged, spans  # noqa: E402, F401

@@ -13,6 +13,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from agora.dynamo import traced_connection
 from agora.errors import DependencyUnavailable
 from agora.events import Envelope
 from users.adapters.tables import (
@@ -43,6 +44,11 @@ FAMILY_RECORD_TTL_S = 31 * 24 * 3600
 @cache
 def _connection() -> Connection:
     return Connection(region=Item.Meta.region, host=Item.Meta.host)
+
+
+def _transactions() -> Connection:
+    """The connection transactions go through; its calls are spans (``agora.tracing``)."""
+    return traced_connection(_connection())
 
 
 def _conditional_failures(error: TransactWriteError) -> list[bool]:
@@ -152,7 +158,7 @@ class DynamoUsers:
 
     def create(self, user: User, events: Sequence[Envelope]) -> None:
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=_transactions()) as tx:
                 tx.save(
                     EmailClaim(*email_key(user.email), user_id=user.id),
                     condition=EmailClaim.pk.does_not_exist(),
@@ -169,7 +175,7 @@ class DynamoUsers:
     def update(self, before: User, after: User, events: Sequence[Envelope]) -> None:
         email_changed = before.email != after.email
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=_transactions()) as tx:
                 tx.save(_to_item(after), condition=UserItem.version == before.version)
                 if email_changed:
                     tx.save(
@@ -192,7 +198,7 @@ class DynamoUsers:
 
     def delete(self, user: User, events: Sequence[Envelope]) -> None:
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=_transactions()) as tx:
                 tx.delete(UserItem(*user_key(user.id)), condition=UserItem.version == user.version)
                 tx.delete(EmailClaim(*email_key(user.email)), condition=EmailClaim.user_id == user.id)
                 for item in self.outbox.items(events):

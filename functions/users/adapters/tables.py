@@ -19,10 +19,11 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from agora.dynamo import table_meta
+from agora.dynamo import table_meta, traced_connection
 
 TABLE_ENV = "AGORA_USERS_TABLE"
 USERS_PARTITION = "USERS"
@@ -42,6 +43,11 @@ class Item(Model):
     Meta = table_meta(TABLE_ENV)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        # Every DynamoDB call of every item kind is a span (agora.tracing).
+        return traced_connection(super()._get_connection())
 
 
 class UserItem(Item):

@@ -5,6 +5,9 @@ keyword arguments are botocore ``Config`` options merged over them, and may
 differ per call (``client("lambda", read_timeout=17, retries={...})``): each
 distinct set gets its own client, and the least recently used beyond
 ``MAX_CLIENTS`` are dropped.
+
+Every call of these clients is a span (``agora.tracing.instrument_botocore``), except
+X-Ray's own: the exporter's calls are not traced.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Hashable
 from typing import Any
 
 MAX_CLIENTS = 32
+# Services whose calls make no span: the tracing exporter's.
+UNTRACED = frozenset({"xray"})
 
 _clients: OrderedDict[Hashable, Any] = OrderedDict()
 # boto3's default session is not safe to create clients from two threads at once.
@@ -59,4 +64,9 @@ def _create(service: str, config: dict[str, Any]) -> Any:
 
     # Short timeouts and standard retries: a Lambda must not hang on a slow dependency.
     base = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client(service, config=base.merge(Config(**config)) if config else base)
+    made = boto3.client(service, config=base.merge(Config(**config)) if config else base)
+    if service in UNTRACED:
+        return made
+    from agora.tracing import instrument_botocore
+
+    return instrument_botocore(made)

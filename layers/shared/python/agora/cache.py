@@ -7,6 +7,9 @@ a few seconds instead of paying a connect timeout on every request.
 
 A client it made itself is closed before a SnapStart snapshot and dropped, with its
 backoff, in every restored copy (``agora.snapstart``): each copy connects on its own.
+
+Each command sent is a span (``agora.tracing``); a failed one is marked with 503
+``DEPENDENCY_UNAVAILABLE`` although the request goes on without the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import weakref
 from functools import cache as memoize
 from typing import Any
 
+from agora.errors import DependencyUnavailable
 from agora.observability import logger
 from agora.settings import settings
 
@@ -54,12 +58,17 @@ class Cache:
         client = self._redis()
         if client is None or time.monotonic() < self._down_until:
             return default
-        try:
-            return getattr(client, op)(*args)
-        except Exception as exc:  # any Redis failure degrades to a miss
-            self._down_until = time.monotonic() + BACKOFF_S
-            logger().warning("cache unavailable", extra={"op": op, "error": type(exc).__name__})
-            return default
+        from agora.tracing import record_error, span
+
+        with span(f"redis {op.upper()}", **{"db.system": "redis", "db.operation": op.upper()}) as command:
+            try:
+                return getattr(client, op)(*args)
+            except Exception as exc:  # any Redis failure degrades to a miss
+                self._down_until = time.monotonic() + BACKOFF_S
+                logger().warning("cache unavailable", extra={"op": op, "error": type(exc).__name__})
+                command.set_attribute("cache.degraded", True)
+                record_error(command, DependencyUnavailable(f"redis {op}: {type(exc).__name__}"))
+                return default
 
     def get_json(self, key: str) -> Any:
         raw = self._call("get", self.namespace + key)

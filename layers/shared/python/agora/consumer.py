@@ -9,6 +9,13 @@ An event is believed only from the service that owns its type (``agora.identity.
 the ``source`` EventBridge vouches for (IAM lets each service put only its own) must be the
 envelope's, and the owner of its type.  Anything else is forged: it is logged, counted
 (``ForgedEvents``, dimension ``service``), acknowledged so that it does not come back, and not applied.
+
+Tracing (``agora.tracing``): each record is handled in a span that *continues* the trace of
+its event (``Envelope.trace``, the publisher's span), so a checkout's trace holds the consumers
+its events reached, as a request's holds the functions it called.  The invocation (a batch,
+perhaps of events from many traces) has a span of its own in the Lambda's trace; it and each
+record's span are linked both ways, as X-Ray links an asynchronous hop.  Every log line of a
+record carries the event's correlation id.
 """
 
 from __future__ import annotations
@@ -33,11 +40,16 @@ IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 def _idempotency() -> tuple[Any, Any]:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
+    from agora.tracing import instrument_botocore
+
     table = settings().idempotency_table
     if not table:
         raise RuntimeError("AGORA_IDEMPOTENCY_TABLE is not set")
     config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_TTL_S)
-    return DynamoDBPersistenceLayer(table_name=table), config
+    persistence = DynamoDBPersistenceLayer(table_name=table)
+    # Its reads and writes of the idempotency table show in the record's span.
+    instrument_botocore(persistence.client)
+    return persistence, config
 
 
 def envelope_of(record: dict[str, Any]) -> Envelope:
@@ -86,6 +98,9 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
     from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
     persistence, config = _idempotency()
+    # A handler module is named after its consumer: orders.handlers.payment_events.
+    module = handle.__module__.split(".")
+    name = f"{module[0]}.{module[-1]}"
 
     @idempotent_function(data_keyword_argument="envelope", config=config, persistence_store=persistence)
     def handle_once(envelope: dict[str, Any]) -> bool:
@@ -95,22 +110,39 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
         return True
 
     def on_record(record: Any) -> None:
+        from agora.tracing import continued_span, link_current_to, link_to
+
         event = json.loads(record.raw_event["body"])
         envelope = envelope_from_detail(event["detail"])
         logger().set_correlation_id(envelope.correlation_id)
-        reason = forgery(event, envelope)
-        if reason is not None:
-            refuse_forged(event, envelope, reason)
-            return  # acknowledged: a redelivery would be just as forged
-        handle_once(envelope=envelope.model_dump())
+        # The batch's span names every trace its records belong to.
+        link_current_to(link_to(envelope.trace, **{"agora.link": "event"}))
+        attributes = {"operation": name, "event_id": envelope.id, "event_type": envelope.type}
+        title = f"{name} {envelope.type}"
+        with continued_span(title, envelope.trace, kind="consumer", **attributes) as (span, _):
+            reason = forgery(event, envelope)
+            if reason is not None:
+                span.set_attribute("forged", reason)
+                refuse_forged(event, envelope, reason)
+                return  # acknowledged: a redelivery would be just as forged
+            handle_once(envelope=envelope.model_dump())
+        logger().info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type})
 
     processor = BatchProcessor(event_type=EventType.SQS)
 
     @logger().inject_lambda_context(clear_state=True)
     @metrics().log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        from agora.tracing import invocation_span
+
         config.register_lambda_context(context)
-        with invocation(context):
+        records = len(event.get("Records") or []) if isinstance(event, dict) else 0
+        with (
+            invocation(context),
+            invocation_span(
+                f"{name} batch", operation=name, attributes={"messaging.batch.message_count": records}
+            ),
+        ):
             response = process_partial_response(
                 event=event, record_handler=on_record, processor=processor, context=context
             )

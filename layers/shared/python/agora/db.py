@@ -17,11 +17,17 @@ Each service connects as its own role, with the secret ``AGORA_DATABASE_SECRET_A
 names (RDS secret JSON).  A secret that names no ``sslmode`` gets ``verify-full``
 against ``sslrootcert`` (default ``system``, the trust store of the runtime); the
 LocalStack target's secrets name their own (``prefer``).
+
+Every statement a pool's connection runs is a span (``agora.tracing``): the database, the
+statement's verb and its text (parameters are never in it), and on failure the problem code
+it is answered with (503 ``DEPENDENCY_UNAVAILABLE`` for a timeout or a lost server, 409
+``CONFLICT`` for a constraint).  The pool's own liveness check makes none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +122,75 @@ def build_pool(
         open=open,
         timeout=cfg.db_pool_timeout_s,
         check=ConnectionPool.check_connection,
+        configure=traced,
         kwargs=connection_kwargs(cfg, application_name),
+    )
+
+
+def traced(conn: Any) -> None:
+    """Make every statement of this connection's cursors a span."""
+    conn.cursor_factory = _traced_cursor()
+
+
+@cache
+def _traced_cursor() -> type[Any]:
+    from psycopg import Cursor
+
+    class TracedCursor(Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+            if isinstance(query, str | bytes) and not query.strip():  # the pool's check: conn.execute("")
+                return super().execute(query, params, **options)
+            with _statement_span(self, query):
+                return super().execute(query, params, **options)
+
+        def executemany(self, query: Any, params_seq: Any, **options: Any) -> None:
+            with _statement_span(self, query, many=True):
+                super().executemany(query, params_seq, **options)
+
+    return TracedCursor
+
+
+MAX_STATEMENT_CHARS = 1000
+
+
+def _statement_text(query: Any) -> str:
+    """A statement's text as the server gets it, save literal values (a composed statement's
+    ``sql.Literal`` reads ``?``); parameters are never in it."""
+    if isinstance(query, bytes):
+        return query.decode(errors="replace").strip()
+    if isinstance(query, str):
+        return query.strip()
+    from psycopg import sql
+
+    def text(part: Any) -> str:
+        if isinstance(part, sql.Composed):
+            return "".join(text(p) for p in part)
+        if isinstance(part, sql.Literal):
+            return "?"
+        try:
+            return str(part.as_string(None))
+        except Exception:
+            return "?"
+
+    return text(query).strip()
+
+
+def _statement_span(cursor: Any, query: Any, *, many: bool = False) -> Any:
+    from agora import tracing
+
+    if not tracing.active():
+        return nullcontext()
+    text = _statement_text(query)
+    verb = text.split(None, 1)[0].upper() if text else "SQL"
+    return tracing.span(
+        f"postgresql {verb}",
+        **{
+            "db.system": "postgresql",
+            "db.name": cursor.connection.info.dbname,
+            "db.operation": verb,
+            "db.statement": text[:MAX_STATEMENT_CHARS] or None,
+            "db.batch": many or None,
+        },
     )
 
 

@@ -1,4 +1,10 @@
-"""pynamodb models on tables named by the stack, in the function's region and endpoint."""
+"""pynamodb models on tables named by the stack, in the function's region and endpoint.
+
+pynamodb makes its own botocore clients: ``traced_connection`` makes each call of one a span
+(``agora.tracing.instrument_botocore``), as ``agora.aws`` does for the clients it makes.  A
+model base overrides ``_get_connection`` with it; a ``Connection`` for transactions is passed
+through it once.
+"""
 
 from __future__ import annotations
 
@@ -25,3 +31,16 @@ def table_meta(table_env: str, default_name: str | None = None) -> Any:
         max_retry_attempts = 2
 
     return Meta
+
+
+def traced_connection[C](connection: C) -> C:
+    """A pynamodb ``Connection`` (or ``TableConnection``) whose DynamoDB calls are spans.
+
+    Cheap to call on every use: the client is instrumented once, and again only if pynamodb
+    replaced it (it does when the first one's credentials went missing).
+    """
+    from agora.tracing import instrument_botocore
+
+    inner: Any = getattr(connection, "connection", connection)  # a TableConnection holds a Connection
+    instrument_botocore(inner.client)
+    return connection

@@ -130,6 +130,40 @@ def is_dependency_failure(exc: BaseException) -> bool:
     return False
 
 
+def problem_of(exc: BaseException) -> tuple[int, str]:
+    """The status and ``code`` this failure is (or would be) answered with, as ``agora.http`` maps it:
+    a domain error's own, 503 ``DEPENDENCY_UNAVAILABLE`` for a dependency that failed, 409
+    ``CONFLICT`` for a write a constraint or condition refused, else 500 ``INTERNAL_ERROR``.
+    Spans record failures with it (``agora.tracing``)."""
+    if isinstance(exc, AgoraError):
+        return exc.status, exc.code
+    if is_dependency_failure(exc):
+        return DependencyUnavailable.status, DependencyUnavailable.code
+    if _conflict(exc):
+        return Conflict.status, Conflict.code
+    return AgoraError.status, AgoraError.code
+
+
+# AWS error codes that say "a condition refused this write": the request's conflict, not an outage.
+AWS_CONFLICT_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
+
+
+def _conflict(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is not None and isinstance(current, psycopg.IntegrityError):
+            return True
+        response = getattr(current, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in AWS_CONFLICT_CODES:
+            return True
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__
+    return False
+
+
 def _unavailable(exc: BaseException) -> bool:
     psycopg = sys.modules.get("psycopg")
     if psycopg is not None and isinstance(exc, psycopg.OperationalError):

@@ -62,10 +62,16 @@ def _request_correlation_id() -> str | None:
     return logger().get_correlation_id()
 
 
-def _active_trace_header() -> str | None:
-    # Only when this process traces: an event never pulls OpenTelemetry into a cold start by itself.
+def _tracing() -> Any:
+    """``agora.tracing`` when this process traces: an event never pulls OpenTelemetry into a cold
+    start by itself."""
     tracing = sys.modules.get("agora.tracing")
-    if tracing is None or tracing.tracer.cache_info().currsize == 0:
+    return tracing if tracing is not None and tracing.active() else None
+
+
+def _active_trace_header() -> str | None:
+    tracing = _tracing()
+    if tracing is None:
         return None
     header: str | None = tracing.current_trace_header()
     return header
@@ -127,7 +133,53 @@ class EventPublisher:
             raise PublishFailed(failed)
 
     def publish_each(self, envelopes: Sequence[Envelope]) -> list[Delivery]:
-        """One ``Delivery`` per envelope, in order; never raises for what the bus answers."""
+        """One ``Delivery`` per envelope, in order; never raises for what the bus answers.
+
+        When this process traces, each envelope goes out in a producer span of its own that
+        continues the envelope's trace (``agora.tracing.start_continued``: a child of the span that
+        emitted it, linked to the relay's run when a sweep sends it later), and the envelope and
+        its bus entry carry that span's header, so the consumer's span is its child.
+        """
+        tracing = _tracing()
+        if tracing is None:
+            return self._put_all(envelopes)
+        spans = [
+            tracing.start_continued(
+                f"publish {e.type}",
+                e.trace,
+                kind="producer",
+                **{
+                    "messaging.system": "eventbridge",
+                    "messaging.destination.name": self.bus_name,
+                    "event_id": e.id,
+                    "event_type": e.type,
+                    "correlation_id": e.correlation_id,
+                },
+            )
+            for e in envelopes
+        ]
+        sent = [
+            e.model_copy(update={"trace": tracing.header_of(span) or e.trace})
+            for e, span in zip(envelopes, spans, strict=True)
+        ]
+        try:
+            outcomes = self._put_all(sent)
+        except BaseException as error:
+            for span in spans:
+                tracing.record_error(span, error)
+                span.end()
+            raise
+        for span, delivery in zip(spans, outcomes, strict=True):
+            if not delivery.accepted:
+                span.set_attribute("publish.error", delivery.error or "")
+                if delivery.transient:
+                    tracing.mark_problem(span, 503, "DEPENDENCY_UNAVAILABLE")
+                else:
+                    tracing.mark_problem(span, 500, "INTERNAL_ERROR")
+            span.end()
+        return outcomes
+
+    def _put_all(self, envelopes: Sequence[Envelope]) -> list[Delivery]:
         outcomes: list[Delivery] = []
         for start in range(0, len(envelopes), MAX_ENTRIES_PER_CALL):
             outcomes += self._put(envelopes[start : start + MAX_ENTRIES_PER_CALL])

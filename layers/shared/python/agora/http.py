@@ -9,13 +9,18 @@ Before any handler code runs, a request whose path parameters, query parameters
 or JSON body (at any depth) hold text PostgreSQL cannot store (NUL, unpaired
 surrogates; see ``agora.text``) is answered 422 ``VALIDATION_FAILED`` naming the
 field.  The Lambda handler records the invocation's deadline (``agora.deadline``)
-so that calls made while serving it end before it does.
+so that calls made while serving it end before it does, serves the request in a span
+that continues the caller's trace (``agora.tracing``) under its correlation id
+(``X-Request-ID``, else API Gateway's request id), marks the span with the ``code`` of a
+problem answer, and logs one ``request served`` line.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -201,11 +206,19 @@ def _validation_problem(exc: RequestValidationError) -> dict[str, Any]:
     return problem(422, "VALIDATION_FAILED", "Validation failed", "the request is not valid", errors=details)
 
 
+def record_current(exc: Exception) -> None:
+    """The failure on the request's span, when this process traces (never a reason to load tracing)."""
+    tracing = sys.modules.get("agora.tracing")
+    if tracing is not None:
+        tracing.record_current(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_agora_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AgoraError)
         if exc.status >= 500:
             logger().exception("dependency failure", extra={"code": exc.code})
+            record_current(exc)
         return problem_response(problem_from(exc, instance=request.url.path))
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -218,6 +231,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem(exc.status_code, code, str(exc.detail), str(exc.detail)))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        record_current(exc)
         if is_dependency_failure(exc):
             logger().warning("dependency unavailable", exc_info=True)
             return problem_response(
@@ -246,7 +260,13 @@ class OperationApi:
     def __init__(self, operation: Operation) -> None:
         self.operation = operation
         self.app = FastAPI(
-            title=f"agora-{operation.service}.{operation.id}", openapi_url=None, docs_url=None, redoc_url=None
+            title=f"agora-{operation.service}.{operation.id}",
+            openapi_url=None,
+            docs_url=None,
+            redoc_url=None,
+            # The handler's span is the request's (agora.tracing); FastAPI's own would start beside it,
+            # from the raw request header, outside the function's segment.
+            telemetry={"tracing": False, "metrics": False, "logs": False},
         )
         install_error_handlers(self.app)
         self.app.add_middleware(
@@ -309,19 +329,44 @@ class OperationApi:
         from mangum import Mangum
         from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
-        from agora.tracing import invocation_span
+        from agora.tracing import http_carrier, invocation_span, problem_in_response
 
         # problem+json is text: without this Mangum would send error bodies base64-encoded.
         asgi = Mangum(self.app, lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_JSON])
         op = self.operation
+        operation = f"{op.service}.{op.id}"
 
         @logger().inject_lambda_context(clear_state=True)
         @metrics().log_metrics(capture_cold_start_metric=True)
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            logger().append_keys(operation=f"{op.service}.{op.id}")
-            with invocation(context), invocation_span(f"{op.method} {op.path}", None, route=op.path) as span:
+            logger().append_keys(operation=operation)
+            # Before the span starts, so that it and every span under it carry the request's id.
+            logger().set_correlation_id(correlation_id_of(event))
+            started = time.monotonic()
+            with (
+                invocation(context),
+                invocation_span(
+                    f"{op.method} {op.path}",
+                    http_carrier(event.get("headers")),
+                    route=op.path,
+                    operation=operation,
+                    attributes={"http.request.method": op.method},
+                ) as span,
+            ):
                 response: dict[str, Any] = asgi(event, context)
-                span.set_attribute("http.status_code", int(response.get("statusCode", 0)))
+                status = int(response.get("statusCode", 0))
+                span.set_attribute("http.status_code", status)
+                problem_in_response(span, response)
+            # One line per request, so that the request's id finds every function it reached.
+            logger().info(
+                "request served",
+                extra={
+                    "method": op.method,
+                    "route": op.path,
+                    "status": status,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
             return response
 
         return invoke

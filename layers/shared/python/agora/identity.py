@@ -191,16 +191,20 @@ class Denylist:
     def _call(self, op: str, *args: Any) -> Any:
         from redis.exceptions import RedisError
 
+        from agora.tracing import span
+
         if time.monotonic() < self._down_until:
             raise DenylistUnavailable("the token denylist cannot be read")
-        try:
-            return getattr(self._redis(), op)(*args)
-        except (RedisError, OSError) as exc:
-            self._down_until = time.monotonic() + DENYLIST_BACKOFF_S
-            from agora.observability import logger
+        # The span records the refusal the request gets (503 AUTH_UNAVAILABLE), not Redis's error.
+        with span(f"redis {op.upper()}", **{"db.system": "redis", "db.operation": op.upper()}):
+            try:
+                return getattr(self._redis(), op)(*args)
+            except (RedisError, OSError) as exc:
+                self._down_until = time.monotonic() + DENYLIST_BACKOFF_S
+                from agora.observability import logger
 
-            logger().warning("token denylist unavailable", extra={"op": op, "error": type(exc).__name__})
-            raise DenylistUnavailable("the token denylist cannot be read") from None
+                logger().warning("token denylist unavailable", extra={"op": op, "error": type(exc).__name__})
+                raise DenylistUnavailable("the token denylist cannot be read") from None
 
     def is_revoked(self, principal: Principal) -> bool:
         """Raises ``DenylistUnavailable`` when Redis cannot say."""

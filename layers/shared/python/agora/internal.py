@@ -32,17 +32,60 @@ from agora.text import field_name, first_unstorable, unstorable_problem
 # What a callee that publishes no ``timeout_<id>`` yet (an older registration) is assumed to take.
 DEFAULT_CALLEE_TIMEOUT_S = 15.0
 MIN_READ_TIMEOUT_S = 0.1
+# Where a payload carries the caller's context: no request model can declare it (pydantic fields
+# never start with an underscore).
+CONTEXT_KEY = "_context"
+MAX_CORRELATION_ID = 128
 
 
 def internal_handler[M: BaseModel](
     model: type[M], use_case: Callable[[M], dict[str, Any]]
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    # A handler module is named after its operation: products.handlers.reserve_stock.
+    module = use_case.__module__.split(".")
+    operation = f"{module[0]}.{module[-1]}"
+
     @logger().inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        with invocation(context):
-            return _handle(model, use_case, event)
+        from agora.tracing import invocation_span, mark_problem
+
+        request, carried = split_context(event)
+        logger().set_correlation_id(carried.get("correlation_id"))
+        logger().append_keys(operation=operation)
+        carrier = {"X-Amzn-Trace-Id": carried["trace"]} if carried.get("trace") else None
+        with invocation(context), invocation_span(operation, carrier, operation=operation) as span:
+            answer = _handle(model, use_case, request)
+            if not answer["ok"]:
+                error = answer["error"]
+                mark_problem(span, int(error.get("status", 400)), str(error.get("code", "REFUSED")))
+        outcome = "ok" if answer["ok"] else answer["error"].get("code")
+        logger().info("internal call served", extra={"outcome": outcome})
+        return answer
 
     return handler
+
+
+def split_context(event: Any) -> tuple[Any, dict[str, str]]:
+    """The request without the caller's ``_context``, and that context (``trace``, ``correlation_id``),
+    each value kept only when it is a short string."""
+    if not isinstance(event, dict) or CONTEXT_KEY not in event:
+        return event, {}
+    request = {k: v for k, v in event.items() if k != CONTEXT_KEY}
+    given = event[CONTEXT_KEY]
+    carried: dict[str, str] = {}
+    if isinstance(given, dict):
+        for key, limit in (("trace", 256), ("correlation_id", MAX_CORRELATION_ID)):
+            value = given.get(key)
+            if isinstance(value, str) and value and len(value) <= limit:
+                carried[key] = value
+    return request, carried
+
+
+def with_context(payload: dict[str, Any], trace_header: str | None) -> dict[str, Any]:
+    """The payload with the caller's context: the trace to continue and the correlation id to log under."""
+    carried = {"trace": trace_header, "correlation_id": logger().get_correlation_id()}
+    carried = {k: v for k, v in carried.items() if v}
+    return {**payload, CONTEXT_KEY: carried} if carried else dict(payload)
 
 
 def _handle[M: BaseModel](
@@ -90,6 +133,16 @@ def invoke(
     ``idempotent=True`` allows retries: pass it only when a second delivery of the
     same payload changes nothing.  ``client`` replaces the Lambda client (tests).
     """
+    from agora.tracing import header_of, span
+
+    name = f"{service}.{operation_id}"
+    with span(name, kind="client", **{"peer.service": service, "agora.internal": operation_id}) as call:
+        return _invoke(service, operation_id, with_context(payload, header_of(call)), idempotent, client)
+
+
+def _invoke(
+    service: str, operation_id: str, payload: dict[str, Any], idempotent: bool, client: Any
+) -> dict[str, Any]:
     from agora.discovery import directory
     from agora.settings import settings
 

@@ -19,6 +19,11 @@ nothing is counted against the rows and the sweep stops until its next run.
 The sweep commits every ``AGORA_OUTBOX_BATCH_SIZE`` (100) rows, so a crash
 mid-sweep publishes at most one batch again.  ``unpark`` puts parked rows back
 in line once their cause is fixed.
+
+Each run of the scheduled relay is a trace of its own; every event it publishes goes out
+in a span that continues the trace of the request that recorded it (the envelope's ``trace``)
+and is linked to the run (``EventPublisher.publish_each``), so a consumer of an event the
+relay sent late still shows in that request's trace.
 """
 
 from __future__ import annotations
@@ -288,8 +293,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     from agora.db import pool
     from agora.deadline import invocation
     from agora.settings import settings
+    from agora.tracing import invocation_span
 
-    with invocation(context):
+    operation = f"{settings().service}.outbox_relay"
+    with invocation(context), invocation_span(operation, operation=operation) as span:
         published = relay_all(pool(), EventPublisher(settings().event_bus_name))
+        span.set_attribute("published", published)
     logger().info("outbox relayed", extra={"published": published})
     return {"published": published}
