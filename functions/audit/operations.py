@@ -1,12 +1,13 @@
 """The audit trail listens to every Agora domain event; it serves no HTTP route."""
 
 from agora.operations import Consumer, Service
+from audit.domain.business import NAMES as BUSINESS
 
 SERVICE = Service(
     name="audit",
     rate_limit=None,
     route_prefixes=(),
-    business_metrics=("DomainEvents",),
+    business_metrics=("DomainEvents", *BUSINESS),
     consumers=(
         Consumer(
             service="audit",

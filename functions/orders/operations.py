@@ -17,7 +17,7 @@ SERVICE = Service(
     rate_limit=RateLimit(per_minute=50, burst=10),
     route_prefixes=("/api/orders",),
     uses_postgres=True,
-    business_metrics=("OrdersPlaced",),
+    business_metrics=("OrdersPlaced", "CheckoutLatency"),
     operations=(
         health("orders"),
         # These wait on the products service; API Gateway itself gives up after 29 s.

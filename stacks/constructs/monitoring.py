@@ -99,9 +99,11 @@ class Watch(Construct):
 
     @staticmethod
     def business_widget(name: str) -> cw.GraphWidget:
+        # A latency is averaged; every other business figure (counts, amounts) is summed.
+        statistic = "Average" if name.endswith("Latency") else "Sum"
         search = cw.MathExpression(
             # The schema names the dimension the metrics carry: {Agora} alone matches only dimensionless ones.
-            expression=f"SEARCH('{{Agora,service}} MetricName=\"{name}\"', 'Sum', 300)",
+            expression=f"SEARCH('{{Agora,service}} MetricName=\"{name}\"', '{statistic}', 300)",
             label=name,
             period=FIVE_MINUTES,
         )

@@ -1,10 +1,12 @@
-"""Consumer of every domain event: one structured log line and one ``DomainEvents`` count per type."""
+"""Consumer of every domain event: one structured log line, one ``DomainEvents`` count per type, and
+the business figures the event yields (``audit.domain.business``)."""
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from agora.consumer import consumer
 from agora.events import Envelope
-from agora.observability import METRICS_NAMESPACE, logger
+from agora.observability import METRICS_NAMESPACE, logger, metrics
+from audit.domain.business import figures
 
 
 def record(envelope: Envelope) -> None:
@@ -23,6 +25,8 @@ def record(envelope: Envelope) -> None:
         name="DomainEvents", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE
     ) as metric:
         metric.add_dimension(name="type", value=envelope.type)
+    for figure in figures(envelope.type, envelope.data):
+        metrics().add_metric(name=figure.name, unit=figure.unit, value=figure.value)
 
 
 handler = consumer(record)
