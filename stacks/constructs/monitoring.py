@@ -155,24 +155,18 @@ class ServiceMonitoring(Watch):
                 period=FIVE_MINUTES, statistic="Maximum"
             )
             widgets.append(cw.GraphWidget(title=f"DLQ depth: {sub.consumer.id}", left=[depth], width=WIDTH))
-            self.alarm(
+            self._any_is_too_many(
                 f"{sub.consumer.function_id}DlqDepth",
-                alarm_description=f"Events of {sub.consumer.service}.{sub.consumer.id} reached the DLQ",
-                metric=depth,
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                f"Events of {sub.consumer.service}.{sub.consumer.id} reached the DLQ",
+                depth,
             )
         if service.uses_postgres:
-            # Events the relay gave up on: they wait for an operator, so one is already too many.
+            # Events the relay gave up on: they wait for an operator.
             parked = service_metric("OutboxParked", service.name)
-            self.alarm(
+            self._any_is_too_many(
                 "OutboxParked",
-                alarm_description=f"{service.name} outbox rows were parked: EventBridge kept refusing them",
-                metric=parked,
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                f"{service.name} outbox rows were parked: EventBridge kept refusing them",
+                parked,
             )
             widgets.append(
                 cw.GraphWidget(title=f"{service.name} outbox rows parked", left=[parked], width=WIDTH)
@@ -180,19 +174,27 @@ class ServiceMonitoring(Watch):
         if service.consumers:
             # Events refused because their source does not own their type: a bug or an attack, never noise.
             forged = service_metric("ForgedEvents", service.name)
-            self.alarm(
+            self._any_is_too_many(
                 "ForgedEvents",
-                alarm_description=f"{service.name} consumers refused events whose source does not own them",
-                metric=forged,
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                f"{service.name} consumers refused events whose source does not own them",
+                forged,
             )
             widgets.append(
                 cw.GraphWidget(title=f"{service.name} forged events refused", left=[forged], width=WIDTH)
             )
         widgets.extend(self.business_widget(name) for name in service.business_metrics)
         self.dashboard.add_widgets(*widgets)
+
+    def _any_is_too_many(self, construct_id: str, description: str, metric: cw.Metric) -> cw.Alarm:
+        """An alarm on a count where one is already too many (dead letters, parked or forged events)."""
+        return self.alarm(
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
 
     def _function_alarms(self, service: Service, functions: Sequence[lambda_.Function]) -> None:
         """Errors and throttles of every function, summed per service in groups of ten
