@@ -51,6 +51,5 @@ def test_unknown_service_or_attribute_is_a_dependency_error_not_a_crash():
     with pytest.raises(DependencyUnavailable):
         directory.attribute("products", "fn_reserve_stock")
     cloud_map.instances = []
-    directory.invalidate()
     with pytest.raises(DependencyUnavailable):
-        directory.instances("products")
+        ServiceDirectory("agora", client=cloud_map).instances("products")

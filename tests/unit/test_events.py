@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail, envelopes_from_sqs
+from agora.events import Envelope, EventPublisher, PublishFailed, envelope_from_detail
 
 
 class RecordingEvents:
@@ -61,7 +61,9 @@ def test_sqs_records_from_an_eventbridge_rule_yield_envelopes():
             {"detail-type": env.type, "source": env.source, "detail": json.loads(env.model_dump_json())}
         )
     }
-    assert envelopes_from_sqs([record]) == [env]
+    from agora.consumer import envelope_of
+
+    assert envelope_of(record) == env
 
 
 def test_events_carry_the_correlation_id_and_trace_of_the_request_being_served(monkeypatch):

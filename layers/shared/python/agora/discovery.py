@@ -70,12 +70,6 @@ class ServiceDirectory:
                 return instance.attributes[name]
         raise DependencyUnavailable(f"service {service!r} does not publish {name!r}")
 
-    def invalidate(self, service: str | None = None) -> None:
-        if service is None:
-            self._cache.clear()
-        else:
-            self._cache.pop(service, None)
-
 
 _directory: ServiceDirectory | None = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -213,7 +213,3 @@ def envelope_from_detail(detail: Any) -> Envelope:
     if isinstance(detail, str | bytes):
         detail = json.loads(detail)
     return Envelope.model_validate(detail)
-
-
-def envelopes_from_sqs(records: Iterable[dict[str, Any]]) -> list[Envelope]:
-    return [envelope_from_detail(json.loads(r["body"])["detail"]) for r in records]
