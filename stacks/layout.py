@@ -51,6 +51,8 @@ def hot_tree(service: Service, root: Path, *, copy: bool = False) -> Path:
     # Swapped in whole: a function starting meanwhile finds the old tree or the new one.
     if tree.exists():
         retired = root / f".retired-{service.name}"
+        if retired.exists():  # a swap that died before it removed the old tree
+            shutil.rmtree(retired)
         tree.rename(retired)
         building.rename(tree)
         shutil.rmtree(retired)

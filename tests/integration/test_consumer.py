@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from agora.events import Envelope
 
@@ -35,25 +33,6 @@ def sqs_record(envelope: Envelope | None, raw: str | None = None) -> dict:
         "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
         "awsRegion": "us-east-1",
     }
-
-
-@pytest.fixture
-def consumer_factory(monkeypatch):
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
-        from agora import consumer, settings
-
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
-        yield consumer.consumer
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
 
 
 def test_each_event_is_handled_once_and_failures_are_reported_alone(consumer_factory, lambda_context):

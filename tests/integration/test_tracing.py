@@ -239,25 +239,6 @@ def test_the_relay_keeps_the_trace_of_the_request_that_recorded_the_event(
     assert json.loads(entry["Detail"])["correlation_id"] == "checkout-3"
 
 
-@pytest.fixture
-def consumer_factory(monkeypatch):
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
-        from agora import consumer, settings
-
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
-        yield consumer.consumer
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
-
-
 def sqs_record(entry: dict) -> dict:
     """What EventBridge hands SQS for a bus entry, as the consumer's queue delivers it."""
     body = {
