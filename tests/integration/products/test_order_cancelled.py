@@ -13,7 +13,6 @@ from products.service import catalog, stock
 from tests.integration.products.conftest import audit, product_fields
 from tests.integration.products.conftest import cancelled_event as cancelled
 from tests.integration.products.test_stock import state_of, stock_of
-from tests.integration.test_consumer import consumer_factory  # noqa: F401  (a fixture)
 
 
 def test_a_cancelled_order_gets_its_stock_back_once_however_often_it_is_delivered(ctx):
