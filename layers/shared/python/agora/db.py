@@ -64,16 +64,17 @@ def conninfo(cfg: Settings) -> str:
         raise RuntimeError("no database configured: set AGORA_DATABASE_URL or AGORA_DATABASE_SECRET_ARN")
     from agora.secrets import secret_json
 
-    return secret_conninfo(secret_json(cfg.database_secret_arn), cfg.database_name)
+    return secret_conninfo(secret_json(cfg.database_secret_arn), cfg.database_name, host=cfg.database_host)
 
 
-def secret_conninfo(secret: dict[str, Any], dbname: str | None = None) -> str:
-    """A connection string from the RDS secret format: host, port, username, password (and dbname)."""
+def secret_conninfo(secret: dict[str, Any], dbname: str | None = None, *, host: str | None = None) -> str:
+    """A connection string from the RDS secret format: host, port, username, password (and dbname);
+    ``host`` replaces the secret's (a proxy in front of the server it names)."""
     from psycopg.conninfo import make_conninfo
 
     sslmode = str(secret.get("sslmode") or DEFAULT_SSLMODE)
     params: dict[str, Any] = {
-        "host": secret["host"],
+        "host": host or secret["host"],
         "port": secret.get("port", 5432),
         "user": secret["username"],
         "password": secret["password"],

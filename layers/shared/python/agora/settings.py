@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_secret_arn: str | None = None
     database_name: str | None = None
+    # Where to connect instead of the secret's host (on AWS, the RDS Proxy endpoint); the secret's
+    # credentials and port still apply.
+    database_host: str | None = None
     redis_url: str | None = None
     jwt_secret_arn: str | None = None
     users_table: str | None = None
