@@ -31,17 +31,11 @@ def hooks(monkeypatch):
 
 @pytest.fixture
 def closed_pools(monkeypatch):
-    """``db.pool()`` builds a real pool, left unopened so no server is needed; the pools closed, in order."""
-    build, closed = db.build_pool, []
-
-    def unopened(conninfo, **kw):
-        made = build(conninfo, **kw, open=False)
-        close = made.close
-        made.close = lambda timeout: (closed.append(made), close(timeout))  # type: ignore[method-assign]
-        return made
-
+    """``db.pool()`` is the container's connection holder (it connects on first use, never here);
+    the holders closed, in order."""
+    closed: list[db.ContainerDatabase] = []
     monkeypatch.setattr(db, "conninfo", lambda cfg: "postgresql://agora@127.0.0.1:1/agora")
-    monkeypatch.setattr(db, "build_pool", unopened)
+    monkeypatch.setattr(db.ContainerDatabase, "close", lambda self: closed.append(self))
     db.pool.cache_clear()
     yield closed
     db.pool.cache_clear()

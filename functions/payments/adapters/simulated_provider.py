@@ -37,7 +37,8 @@ from payments.service.ports import ProviderRefused, ProviderUnavailable
 
 if TYPE_CHECKING:
     from psycopg import Connection
-    from psycopg_pool import ConnectionPool
+
+    from agora.db import Connections
 
 INTENT_COLUMNS = (
     "id, idempotency_key, amount, currency, status, client_secret, last_error, declines_on_confirm, "
@@ -84,7 +85,7 @@ def _checked_at_creation(method: str, card: str | None) -> tuple[IntentStatus, s
 class SimulatedProvider:
     name = "simulated"
 
-    def __init__(self, pool: Callable[[], ConnectionPool]) -> None:
+    def __init__(self, pool: Callable[[], Connections]) -> None:
         self.pool = pool
 
     @contextmanager

@@ -1,39 +1,51 @@
-"""PostgreSQL through psycopg 3: one small pool per warm container, opened on first use.
+"""PostgreSQL through psycopg 3: one connection per warm container, opened on first use.
 
-A Lambda container serves one request at a time, so the pool holds a single
-connection that is checked before reuse and replaced if the server dropped it.
+A Lambda container serves one request at a time, so it holds a single connection
+(``ContainerDatabase``), checked before reuse and replaced at once if the server
+dropped it: the first request after a database restart succeeds.  It needs no pool,
+and so no pool threads that retry in the background while requests wait.
+
+**Failing fast.**  Connecting gives up after ``AGORA_DB_CONNECT_TIMEOUT_S`` (2, libpq's
+floor).  After a failure the container's circuit opens: each request first probes the
+server's TCP port (``AGORA_DB_PROBE_TIMEOUT_MS``, 250) and answers 503
+``DEPENDENCY_UNAVAILABLE`` at once when nothing listens; when the port answers but the
+server refused the last connection, requests are refused without trying for a short
+back-off (0.1 s, doubling to 2 s) before one tries again.  A database that is stopped,
+restarting or unreachable costs a request milliseconds, never the Lambda's timeout.
 
 Every session carries the limits of ``agora.settings``: ``statement_timeout``
 (``AGORA_DB_STATEMENT_TIMEOUT_MS``, 5000), ``lock_timeout`` (``AGORA_DB_LOCK_TIMEOUT_MS``,
 2000) and ``idle_in_transaction_session_timeout`` (``AGORA_DB_IDLE_TX_TIMEOUT_MS``,
-10000); connecting gives up after ``AGORA_DB_CONNECT_TIMEOUT_S`` (2) and waiting for
-the pool after ``AGORA_DB_POOL_TIMEOUT_S`` (2).  ``build_pool`` applies the same
-limits to any server, for tests and tools.
+10000).  ``build_pool`` applies the same limits to a psycopg pool of any size, for tests
+and tools.
 
-Under SnapStart a pool opened during init is closed before the snapshot and dropped in
-every restored copy (``agora.snapstart``): no two copies share one server session.
+Under SnapStart a connection opened during init is closed before the snapshot and dropped
+in every restored copy (``agora.snapstart``): no two copies share one server session.
 
 Each service connects as its own role, with the secret ``AGORA_DATABASE_SECRET_ARN``
 names (RDS secret JSON).  A secret that names no ``sslmode`` gets ``verify-full``
 against ``sslrootcert`` (default ``system``, the trust store of the runtime); the
 LocalStack target's secrets name their own (``prefer``).
 
-Every statement a pool's connection runs is a span (``agora.tracing``): the database, the
+Every statement a connection runs is a span (``agora.tracing``): the database, the
 statement's verb and its text (parameters are never in it), and on failure the problem code
 it is answered with (503 ``DEPENDENCY_UNAVAILABLE`` for a timeout or a lost server, 409
-``CONFLICT`` for a constraint).  The pool's own liveness check makes none.
+``CONFLICT`` for a constraint).  The liveness check before reuse makes none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import nullcontext
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agora.settings import Settings, settings
 
 if TYPE_CHECKING:
+    from psycopg import Connection
     from psycopg_pool import ConnectionPool
 
 # Aurora's generated secrets name no sslmode: the server's certificate is always checked on AWS.
@@ -42,6 +54,14 @@ DEFAULT_SSLMODE = "verify-full"
 SYSTEM_TRUST_STORE = "system"
 RDS_CA_PACKAGE, RDS_CA_FILE = "agora_certs", "rds-ca-bundle.pem"
 CLOSE_TIMEOUT_S = 1.0
+# The circuit's back-off while the server's port answers but connecting fails (starting up, full).
+RETRY_FIRST_S, RETRY_MAX_S = 0.1, 2.0
+
+
+class Connections(Protocol):
+    """Where a unit of work gets its connection: the container's, or a pool's (tests, tools)."""
+
+    def connection(self) -> AbstractContextManager[Connection[Any]]: ...
 
 
 def rds_ca_bundle() -> str:
@@ -195,29 +215,155 @@ def _statement_span(cursor: Any, query: Any, *, many: bool = False) -> Any:
     )
 
 
+def _unavailable(message: str) -> Exception:
+    """psycopg's class for a server that cannot be reached: answered 503 ``DEPENDENCY_UNAVAILABLE``."""
+    from psycopg import OperationalError
+
+    return OperationalError(message)
+
+
+class ContainerDatabase:
+    """The container's one connection, behind a circuit breaker (see the module's text)."""
+
+    def __init__(
+        self,
+        conninfo: Callable[[], str],
+        *,
+        cfg: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._conninfo_source = conninfo
+        self._conninfo: str | None = None
+        self._cfg = cfg or settings()
+        self._clock = clock
+        self._conn: Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._failing = False  # the circuit is open: probe first
+        self._refusals = 0  # connections refused while the port answered
+        self._retry_at = 0.0
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection[Any]]:
+        """The connection for one unit of work: committed on a clean exit, rolled back otherwise."""
+        if not self._lock.acquire(timeout=self._cfg.db_pool_timeout_s):
+            raise _unavailable("the container's database connection is busy")
+        try:
+            conn = self._checked_out()
+            try:
+                yield conn
+            except BaseException:
+                self._end(conn, commit=False)
+                raise
+            else:
+                self._end(conn, commit=True)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    @property
+    def circuit_open(self) -> bool:
+        return self._failing
+
+    def _checked_out(self) -> Connection[Any]:
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            try:
+                # An empty query outside any transaction: one round trip, no span.
+                conn.autocommit = True
+                conn.execute("")
+                conn.autocommit = False
+                return conn
+            except Exception:  # any failure means the session is gone; a new one is tried below
+                self._drop()
+        self._conn = self._connect()
+        return self._conn
+
+    def _end(self, conn: Connection[Any], *, commit: bool) -> None:
+        """Commit or roll back what the caller left open.  A session that went away is dropped and
+        the circuit opens; a session that cannot roll back is replaced."""
+        try:
+            if not (conn.closed or conn.broken):
+                conn.commit() if commit else conn.rollback()
+        except Exception:
+            self._drop()
+            if commit:
+                raise
+        if conn.closed or conn.broken:
+            self._drop()
+            self._failing = True  # the server went away mid-use: probe before the next try
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connect(self) -> Connection[Any]:
+        from psycopg import Connection, OperationalError
+
+        if self._conninfo is None:
+            self._conninfo = self._conninfo_source()
+        if self._failing:
+            if not self._port_answers():
+                raise _unavailable("the database server is not reachable (circuit open)")
+            if self._clock() < self._retry_at:
+                raise _unavailable("the database server refused a connection just now (circuit open)")
+        try:
+            conn = Connection.connect(self._conninfo, **connection_kwargs(self._cfg))
+        except OperationalError:
+            self._failing = True
+            if self._port_answers():  # a server that answers and refuses: back off before the next try
+                self._refusals += 1
+                backoff = min(RETRY_FIRST_S * 2 ** (self._refusals - 1), RETRY_MAX_S)
+                self._retry_at = self._clock() + backoff
+            raise
+        traced(conn)
+        self._failing, self._refusals, self._retry_at = False, 0, 0.0
+        return conn
+
+    def _port_answers(self) -> bool:
+        """Does anything accept a TCP connection where the server should be?  A Unix socket counts."""
+        import socket
+
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(self._conninfo or "")
+        host = str(params.get("hostaddr") or params.get("host") or "").split(",")[0]
+        if not host or host.startswith("/"):
+            return True
+        port = int(str(params.get("port") or 5432).split(",")[0])
+        try:
+            with socket.create_connection((host, port), timeout=self._cfg.db_probe_timeout_ms / 1000):
+                return True
+        except OSError:
+            return False
+
+
 @cache
-def pool() -> ConnectionPool:
+def pool() -> ContainerDatabase:
     from agora import snapstart
 
-    created = build_pool(conninfo(settings()))
+    created = ContainerDatabase(lambda: conninfo(settings()))
     snapstart.before_snapshot(discard_pool)
     snapstart.after_restore(discard_pool)
     return created
 
 
 def discard_pool() -> None:
-    """Close the container's pool, if it has one; the next ``pool()`` opens another."""
+    """Close the container's connection, if it has one; the next ``pool()`` opens another."""
     if not pool.cache_info().currsize:
         return
     current = pool()
     pool.cache_clear()
     try:
-        # Bounded: a restored copy must finish its hooks within Lambda's 10 s.
-        current.close(timeout=CLOSE_TIMEOUT_S)
+        current.close()
     except Exception as exc:  # a dead session must not keep the copy from serving
         from agora.observability import logger
 
-        logger().warning("closing the database pool failed", extra={"error": type(exc).__name__})
+        logger().warning("closing the database connection failed", extra={"error": type(exc).__name__})
 
 
 def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

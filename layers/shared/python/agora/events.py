@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agora.faults import fault_point
+
 ENVELOPE_VERSION = 1
 MAX_ENTRIES_PER_CALL = 10
 
@@ -187,6 +189,7 @@ class EventPublisher:
 
     def _put(self, batch: Sequence[Envelope]) -> list[Delivery]:
         try:
+            fault_point("agora.events.put_events")
             answer = self._events().put_events(Entries=[e.to_entry(self.bus_name) for e in batch])
         except Exception as error:
             if _content_refused(error) and len(batch) > 1:

@@ -24,8 +24,10 @@ Kinds:
 
 Points in the shared layer: ``agora.uow.before_commit`` (events written, not committed),
 ``agora.uow.after_commit`` (committed, not published), ``agora.outbox.before_publish`` and
-``agora.outbox.after_publish`` (a relay batch published, not marked), and
-``agora.consumer.after_effect`` (an event handled, its idempotency record not yet written).
+``agora.outbox.after_publish`` (a relay batch published, not marked),
+``agora.consumer.after_effect`` (an event handled, its idempotency record not yet written), and
+``agora.events.put_events`` (EventBridge's ``PutEvents`` fails: the batch is answered as a
+transient refusal, and its events stay in the outbox for the next pass).
 """
 
 from __future__ import annotations

@@ -29,18 +29,56 @@ class RateLimit:
         return round(self.per_minute / 60, 3)
 
 
+# Reserved concurrency (AWS only), declared only where a function protects a dependency.  A reservation
+# both caps a function and sets that many executions aside for it out of the account's pool (1,000
+# by default, of which AWS keeps at least 100 unreserved: tests/infra/test_database_proxy.py checks
+# the sum), so it is spent sparingly.  The main dependency is PostgreSQL: each execution of a
+# PostgreSQL function holds one connection through the RDS Proxy, which lends at most half of
+# Aurora's max_connections (about 800 of the roughly 1,600 allowed at 8 ACU; stacks/constructs/data.py).
+# - ONE_AT_A_TIME for the relays and sweeps: a minute's work is one run's, and a second run would
+#   only contend for the same rows.
+# - CONSUMER_CONCURRENCY for every event consumer, and the maximum concurrency of its queue: five
+#   batches of ten at a time keep up with what the gateway's budgets let requests publish (a few
+#   dozen events a second at most), so a queue only grows with a replay or a redrive, and then
+#   drains with five connections rather than hundreds, leaving the account's executions to the API.
+# The PostgreSQL functions among them hold 21 connections at most, under 3 % of the proxy's budget:
+# what a backlog or a sweep takes never reaches what the HTTP operations share.  The checkout path
+# declares none: the gateway already admits at most orders' burst (10) plus 50/min over its 25 s
+# timeout, about 31 checkouts at once, each holding at most one orders and one products connection; a
+# reservation would bound nothing more and take as many executions from every other function.
+ONE_AT_A_TIME = 1
+CONSUMER_CONCURRENCY = 5
+# The least an SQS event source's maximum concurrency may be (a consumer reserves at least this).
+SQS_MIN_CONCURRENCY = 2
+
+
 class Named:
-    """What every declared function has: the service it belongs to, an id within it, and SnapStart.
+    """What every declared function has: the service it belongs to, an id within it, SnapStart and
+    reserved concurrency.
 
     ``snap_start`` (AWS only): the function is initialised once per published version and every
     cold start resumes from that snapshot.  None takes its kind's default: on where someone waits
     for a cold start (a request, an event's effect, a service's call), off where no one does
     (schedules, deploy steps, operators' tools), which pay for a snapshot and gain nothing.
+
+    ``reserved_concurrency`` (AWS only): at most this many executions at once, set aside for the
+    function (see ``ONE_AT_A_TIME`` above); None: none reserved, the account's pool is the limit.
     """
 
     service: str
     id: str
     snap_start: bool | None
+    reserved_concurrency: int | None
+
+    def __post_init__(self) -> None:
+        least = self._least_reserved_concurrency()
+        if self.reserved_concurrency is not None and self.reserved_concurrency < least:
+            raise ValueError(
+                f"{self.service}.{self.id}: reserved_concurrency {self.reserved_concurrency} is below {least}"
+            )
+
+    def _least_reserved_concurrency(self) -> int:
+        return 1
 
     @property
     def starts_from_snapshot(self) -> bool:
@@ -76,6 +114,7 @@ class Operation(Named):
     # operation behind a token that is not a GET; reads trust the signature until the token expires.
     fail_closed: bool | None = None
     snap_start: bool | None = None
+    reserved_concurrency: int | None = None
 
     @property
     def revocation_fails_closed(self) -> bool:
@@ -98,10 +137,15 @@ class Consumer(Named):
     timeout_s: int = 30
     description: str = ""
     snap_start: bool | None = None
+    # Also its queue's maximum concurrency: Lambda polls no more batches than the function may run.
+    reserved_concurrency: int | None = None
 
     @property
     def all_events(self) -> bool:
         return self.event_types == ("*",)
+
+    def _least_reserved_concurrency(self) -> int:
+        return SQS_MIN_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -120,6 +164,7 @@ class Internal(Named):
     schedule_minutes: int | None = None
     description: str = ""
     snap_start: bool | None = None
+    reserved_concurrency: int | None = None
 
     def _snap_start_by_default(self) -> bool:
         # A calling service waits on it; a schedule, a deploy or an operator does not.
@@ -174,6 +219,7 @@ class Service:
                 timeout_s=60,
                 schedule_minutes=1,
                 description=f"Publish the {self.name} outbox to EventBridge",
+                reserved_concurrency=ONE_AT_A_TIME,
             ),
         )
 

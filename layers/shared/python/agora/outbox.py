@@ -40,7 +40,8 @@ from agora.observability import logger
 
 if TYPE_CHECKING:
     from psycopg import Connection
-    from psycopg_pool import ConnectionPool
+
+    from agora.db import Connections
 
 BATCH = 100
 MAX_BATCHES_PER_RUN = 50
@@ -112,7 +113,7 @@ class Sweep:
 
 
 def relay_pending(
-    pool: ConnectionPool, publisher: EventPublisher, limit: int | None = None, *, sweep: Sweep | None = None
+    pool: Connections, publisher: EventPublisher, limit: int | None = None, *, sweep: Sweep | None = None
 ) -> int:
     """Publish one batch of pending rows, committed together; return how many went out."""
     sweep = sweep if sweep is not None else Sweep.configured()
@@ -121,7 +122,7 @@ def relay_pending(
     return sweep.published - before
 
 
-def relay_all(pool: ConnectionPool, publisher: EventPublisher, *, sweep: Sweep | None = None) -> int:
+def relay_all(pool: Connections, publisher: EventPublisher, *, sweep: Sweep | None = None) -> int:
     """The sweep: batches until nothing is pending, the bus is down, or the invocation runs out."""
     from agora.deadline import remaining_s
 
@@ -136,7 +137,7 @@ def relay_all(pool: ConnectionPool, publisher: EventPublisher, *, sweep: Sweep |
     return sweep.published
 
 
-def publish_after_commit(pool: ConnectionPool, publisher: EventPublisher, ids: Collection[str]) -> None:
+def publish_after_commit(pool: Connections, publisher: EventPublisher, ids: Collection[str]) -> None:
     """Publish the rows one transaction wrote, best effort: whatever does not go out waits for the sweep.
 
     Only these rows, never another request's backlog; a row behind an earlier pending row of
@@ -152,7 +153,7 @@ def publish_after_commit(pool: ConnectionPool, publisher: EventPublisher, ids: C
         logger().warning("outbox rows left to the scheduled sweep", exc_info=True)
 
 
-def unpark(pool: ConnectionPool, ids: Collection[str]) -> int:
+def unpark(pool: Connections, ids: Collection[str]) -> int:
     """Put parked rows back in line with a fresh count of attempts (once their cause is fixed)."""
     with pool.connection() as conn, conn.transaction():
         cursor = conn.execute(
@@ -163,7 +164,7 @@ def unpark(pool: ConnectionPool, ids: Collection[str]) -> int:
         return cursor.rowcount
 
 
-def _relay_batch(pool: ConnectionPool, publisher: EventPublisher, sweep: Sweep, limit: int) -> int:
+def _relay_batch(pool: Connections, publisher: EventPublisher, sweep: Sweep, limit: int) -> int:
     with pool.connection() as conn, conn.transaction():
         rows = _claim(conn, _NOT_HELD, {"held": sorted(sweep.held), "limit": limit})
         _deliver(conn, publisher, rows, sweep)

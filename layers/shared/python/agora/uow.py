@@ -26,11 +26,12 @@ from agora.faults import fault_point
 
 if TYPE_CHECKING:
     from psycopg import Connection
-    from psycopg_pool import ConnectionPool
+
+    from agora.db import Connections
 
 
 class PostgresUnitOfWork:
-    def __init__(self, pool: ConnectionPool, publisher: EventPublisher) -> None:
+    def __init__(self, pool: Connections, publisher: EventPublisher) -> None:
         self.pool = pool
         self.publisher = publisher
         self.events: list[Envelope] = []
