@@ -23,7 +23,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 SERVICE ?=
 SERVICE_STACK := $(if $(SERVICE),Agora-$(shell echo '$(SERVICE)' | sed 's/^./\U&/'))
 
-.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test console redrive audit load fuzz openapi synth deploy deploy-local seed bench lint clean
+.PHONY: help deps dev dev-down test test-unit test-infra test-localstack test-e2e client-test console redrive audit load chaos fuzz openapi synth deploy deploy-local seed bench lint clean
 
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
@@ -34,6 +34,7 @@ help:
 	@echo "make redrive      move every DLQ's messages back to their queues (running make dev) and list them"
 	@echo "make audit        check the stock, reservation and outbox invariants of the running make dev"
 	@echo "make load         a bounded shop-shaped Locust load on the running make dev, then the audit"
+	@echo "make chaos        the same load while PostgreSQL, Redis, executors, PutEvents and a consumer fail in turn"
 	@echo "make fuzz         a longer Schemathesis run (random seed) against the running make dev"
 	@echo "make openapi      regenerate the OpenAPI documents in openapi/ from the code"
 	@echo "make synth        synthesize both targets into cdk.out/aws and cdk.out/localstack"
@@ -92,6 +93,9 @@ audit: deps
 load: deps
 	$(PY) -m tools.load.run
 
+chaos: deps
+	$(PY) -m tools.chaos.run
+
 fuzz: deps
 	$(PY) -m tools.dev.fuzz
 
@@ -119,7 +123,7 @@ bench: deps
 lint: deps synth
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/console tools/localstack/ctl.py tools/localstack/tests
+	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/console tools/chaos tools/load tools/localstack/ctl.py tools/localstack/tests
 	@# The LocalStack plugin runs in LocalStack's own venv: check it against the libraries it runs with.
 	python3 tools/localstack/ctl.py install
 	cd tools/localstack/plugin && ../../../.venv/bin/python -m mypy --config-file ../../../pyproject.toml --cache-dir ../../../.mypy_cache/localstack --python-executable ../../../.local/localstack/venv/bin/python .

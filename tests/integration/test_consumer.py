@@ -86,3 +86,50 @@ def test_a_consumer_records_the_invocations_deadline(consumer_factory, lambda_co
     handler({"Records": [sqs_record(Envelope.new("orders", "order.created", {"n": 1}))]}, lambda_context)
     assert seen == [pytest.approx(lambda_context.get_remaining_time_in_millis() / 1000, abs=0.5)]
     assert deadline.remaining_s() is None
+
+
+def test_a_record_that_met_a_dependency_failure_comes_back_after_a_short_back_off(
+    consumer_factory, lambda_context, monkeypatch
+):
+    """The queue's visibility timeout is minutes; a database outage's victims return in seconds."""
+    import time
+
+    import boto3
+    import psycopg
+
+    from agora import consumer
+
+    monkeypatch.setattr(consumer, "RETRY_FIRST_S", 1)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="orders-events", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    down, broken = Envelope.new("orders", "order.created", {"n": 1}), Envelope.new("orders", "order.created", {})
+
+    def handle(envelope: Envelope) -> None:
+        if envelope.id == down.id:
+            raise psycopg.OperationalError("the database server is not reachable")
+        if envelope.id == broken.id:
+            raise ValueError("a bug, not an outage")
+
+    records = []
+    for envelope in (down, broken):
+        sqs.send_message(QueueUrl=url, MessageBody=sqs_record(envelope)["body"])
+        (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+        records.append(
+            {
+                **sqs_record(envelope),
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "eventSourceARN": arn,
+            }
+        )
+    fine = sqs_record(Envelope.new("orders", "order.created", {"n": 2}))
+    result = consumer_factory(handle)({"Records": [*records, fine]}, lambda_context)
+
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in records}
+    assert consumer.retry_delay_s(1) == 1 and consumer.retry_delay_s(3) == 4
+    time.sleep(1.5)
+    back = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["detail"]["id"] for m in back] == [down.id], (
+        "only the outage's record is back; the bug's waits out the queue's timeout"
+    )

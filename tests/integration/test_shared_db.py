@@ -203,6 +203,23 @@ def test_a_secret_without_sslmode_verifies_the_server():
     assert "sslrootcert" not in local
 
 
+def test_a_host_given_replaces_the_secrets_and_keeps_its_credentials_port_and_sslmode():
+    from psycopg.conninfo import conninfo_to_dict
+
+    from agora.db import secret_conninfo
+
+    secret = {"host": "aurora.example", "port": 5433, "username": "agora_orders", "password": "p w"}
+    proxy = "agora.proxy-abc.eu-west-1.rds.amazonaws.com"
+    params = conninfo_to_dict(secret_conninfo(secret, "agora_orders", host=proxy))
+    assert params["host"] == proxy
+    assert (params["user"], params["password"], params["port"]) == ("agora_orders", "p w", "5433")
+    assert (params["dbname"], params["sslmode"]) == ("agora_orders", "verify-full")
+    assert params["sslrootcert"] == conninfo_to_dict(secret_conninfo(secret))["sslrootcert"]
+    local = conninfo_to_dict(secret_conninfo({**secret, "sslmode": "prefer"}, host="127.0.0.1"))
+    assert (local["host"], local["sslmode"], local["user"]) == ("127.0.0.1", "prefer", "agora_orders")
+    assert conninfo_to_dict(secret_conninfo(secret, host=None))["host"] == "aurora.example"
+
+
 def test_aws_connections_verify_the_server_against_the_rds_bundle_the_layer_carries(tmp_path, monkeypatch):
     from agora import db
 
@@ -216,3 +233,24 @@ def test_aws_connections_verify_the_server_against_the_rds_bundle_the_layer_carr
     conninfo = db.secret_conninfo(secret)
     assert "sslmode=verify-full" in conninfo
     assert f"sslrootcert={package / 'rds-ca-bundle.pem'}" in conninfo
+
+
+def test_a_services_role_carries_the_session_limits_without_connection_options(
+    postgres_server, service_databases
+):
+    """Through RDS Proxy no ``options`` reach the server: the role's own defaults set the limits."""
+    from agora.db import connection_kwargs
+
+    proxied = connection_kwargs(Settings.from_env({"AGORA_SERVICE": "orders", "AGORA_DATABASE_HOST": "proxy"}))
+    assert "options" not in proxied
+    database, role = service_databases["orders"]
+    with psycopg.connect(as_role(postgres_server, database, role), **proxied) as conn:
+        shown = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+        }
+    assert shown == {
+        "statement_timeout": "5s",
+        "lock_timeout": "2s",
+        "idle_in_transaction_session_timeout": "10s",
+    }

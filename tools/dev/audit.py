@@ -10,7 +10,11 @@ Checks, and what a violation would mean:
 - money (``payments.audit``): refunds add up to what each payment gave back, none is stuck
   requested, no payment keeps money for a cancelled order; and each order's payment status
   matches what its payments took and gave back;
-- outboxes: every committed event older than the grace is published or parked.
+- outboxes: every committed event older than the grace is published or parked;
+- delivery (``since`` given): every event an outbox published since then, older than the
+  grace, was applied by every PostgreSQL consumer that subscribes to it (its inbox claim;
+  the claim's key makes "once" hold by construction).  The audit trail's consumer keeps no
+  state, so it is not checked here.
 It prints what it checked and exits non-zero on any violation.
 """
 
@@ -19,8 +23,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -101,6 +106,50 @@ def outbox_delivered(conn: Any, grace_s: int) -> list[str]:
     ]
 
 
+# Who must have applied which event: (the publishing service, the event type) -> the consumers'
+# inbox names, in their services' databases.
+SUBSCRIBERS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("orders", "order.cancelled"): (
+        ("products", "products.release_on_cancel"),
+        ("payments", "payments.order_cancelled"),
+    ),
+    **{
+        ("payments", event_type): (("orders", "orders.payment_status"),)
+        for event_type in ("payment.completed", "payment.failed", "payment.refunded")
+    },
+}
+
+
+def events_delivered(conns: dict[str, Any], since: datetime, grace_s: int) -> list[str]:
+    """Every event published since ``since`` (and older than the grace) is in each subscriber's inbox."""
+    problems = []
+    for (publisher, event_type), subscribers in SUBSCRIBERS.items():
+        published = [
+            str(row[0])
+            for row in _rows(
+                conns[publisher],
+                "SELECT id FROM outbox WHERE type = %s AND published_at IS NOT NULL AND created_at >= %s "
+                "AND created_at < now() - make_interval(secs => %s)",
+                (event_type, since, grace_s),
+            )
+        ]
+        for service, consumer in subscribers:
+            applied = {
+                str(row[0])
+                for row in _rows(
+                    conns[service],
+                    "SELECT event_id FROM inbox WHERE consumer = %s AND event_id = ANY(%s::uuid[])",
+                    (consumer, published),
+                )
+            }
+            problems += [
+                f"{event_type} {event_id} not applied by {consumer}"
+                for event_id in published
+                if event_id not in applied
+            ]
+    return problems
+
+
 def expected_payment_statuses(paid: Decimal, refunded: Decimal) -> set[str]:
     if paid == 0:
         return {"pending", "processing", "failed"}
@@ -125,7 +174,14 @@ def payment_status_against_money(
     return problems
 
 
-def audit(dbs: dict[str, str], grace_s: int = 120, hold_s: int = 600, reconcile_after_s: int = 120) -> Report:
+def audit(
+    dbs: dict[str, str],
+    grace_s: int = 120,
+    hold_s: int = 600,
+    reconcile_after_s: int = 120,
+    *,
+    delivered_since: datetime | None = None,
+) -> Report:
     """``dbs``: service name -> conninfo of its database (see ``databases``)."""
     from payments import audit as payments_audit
     from products.audit import violations
@@ -152,6 +208,13 @@ def audit(dbs: dict[str, str], grace_s: int = 120, hold_s: int = 600, reconcile_
     for service in POSTGRES_SERVICES:
         with connect(dbs[service]) as conn:
             report.check(f"{service}: outbox published or parked", outbox_delivered(conn, grace_s))
+    if delivered_since is not None:
+        with ExitStack() as stack:
+            conns = {service: stack.enter_context(connect(dbs[service])) for service in POSTGRES_SERVICES}
+            report.check(
+                "every published event applied by each of its consumers",
+                events_delivered(conns, delivered_since, grace_s),
+            )
     return report
 
 
@@ -162,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace-s", type=int, default=120, help="how old an in-flight state may be")
     parser.add_argument("--hold-s", type=int, default=600, help="AGORA_RESERVATION_HOLD_S of the system")
     parser.add_argument("--database-url", help="the PostgreSQL server (default: the running make dev's)")
+    parser.add_argument(
+        "--delivered-since-h", type=float, default=24, help="check the delivery of events this recent (hours)"
+    )
     args = parser.parse_args(argv)
     url = args.database_url
     if url is None:
@@ -170,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no dev system ({env} is missing); start one with 'make dev'", file=sys.stderr)
             return 2
         url = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)["DATABASE_URL"]
-    report = audit(databases(url), args.grace_s, args.hold_s)
+    since = datetime.now(UTC) - timedelta(hours=args.delivered_since_h)
+    report = audit(databases(url), args.grace_s, args.hold_s, delivered_since=since)
     for line in report.checked:
         print(f"checked  {line}")
     for line in report.violations:

@@ -35,7 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
-def run_locust(url: str, users: int, spawn_rate: int, duration_s: int, product_id: int, out: Path) -> None:
+def start_locust(
+    url: str, users: int, spawn_rate: int, duration_s: int, product_id: int, out: Path
+) -> subprocess.Popen[bytes]:
+    """A headless Locust run in the background; it stops by itself after ``duration_s``."""
     command = [
         str(Path(sys.executable).with_name("locust")),
         "-f",
@@ -58,7 +61,20 @@ def run_locust(url: str, users: int, spawn_rate: int, duration_s: int, product_i
         "0",
     ]
     env = {**os.environ, "AGORA_LOAD_PRODUCT_ID": str(product_id)}
-    subprocess.run(command, check=True, env=env, timeout=duration_s + 120)
+    with (out / "locust.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish_locust(locust: subprocess.Popen[bytes], out: Path, timeout_s: float) -> None:
+    """Wait for a run from ``start_locust``; a failed run raises with the end of its output."""
+    if locust.wait(timeout=timeout_s) != 0 or not (out / "load_stats.csv").exists():
+        tail = (out / "locust.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"locust exited with status {locust.returncode}:\n{tail}")
+
+
+def run_locust(url: str, users: int, spawn_rate: int, duration_s: int, product_id: int, out: Path) -> None:
+    locust = start_locust(url, users, spawn_rate, duration_s, product_id, out)
+    finish_locust(locust, out, duration_s + 120)
 
 
 def read_stats(out: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

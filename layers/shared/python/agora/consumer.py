@@ -1,7 +1,11 @@
 """SQS-fed event consumers: partial batch failures and at-most-once handling per event id.
 
 A record whose handling raises is reported back to SQS alone; the queue
-redelivers it and, after ``maxReceiveCount`` attempts, moves it to the DLQ.
+redelivers it and, after ``maxReceiveCount`` attempts, moves it to the DLQ.  When the failure
+is a dependency's (``agora.errors.is_dependency_failure``: a database down, a throttled
+service), the record comes back after a short back-off (5 s, doubling with each receive, at
+most 60 s: ``retry_delay_s``) instead of the queue's visibility timeout (six times the
+function's), so events held up by an outage are applied seconds after it ends.
 A redelivered event that was already handled is recognised by its envelope id
 (Powertools idempotency, DynamoDB persistence) and not handled twice.
 
@@ -26,6 +30,7 @@ from functools import cache
 from typing import Any
 
 from agora.deadline import invocation
+from agora.errors import is_dependency_failure
 from agora.events import Envelope, envelope_from_detail
 from agora.faults import fault_point
 from agora.identity import owner_of
@@ -34,6 +39,31 @@ from agora.settings import settings
 
 EnvelopeHandler = Callable[[Envelope], None]
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+RETRY_FIRST_S, RETRY_MAX_S = 5, 60
+
+
+def retry_delay_s(receive_count: int) -> int:
+    """How long a record that met a dependency failure stays invisible before its next receive."""
+    return int(min(RETRY_FIRST_S * 2 ** max(receive_count - 1, 0), RETRY_MAX_S))
+
+
+def retry_soon(record: dict[str, Any]) -> None:
+    """Bring a failed record back after ``retry_delay_s`` rather than the queue's visibility timeout.
+    Best effort: if SQS refuses, the record simply comes back later."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from agora.aws import client
+
+    _, _, _, region, account, queue = str(record["eventSourceARN"]).split(":", 5)
+    count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        sqs = client("sqs", region_name=region)
+        url = sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=retry_delay_s(count)
+        )
+    except (BotoCoreError, ClientError) as exc:  # the queue's own timeout still brings it back
+        logger().warning("could not shorten a failed record's wait", extra={"error": type(exc).__name__})
 
 
 @cache
@@ -125,7 +155,12 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
                 span.set_attribute("forged", reason)
                 refuse_forged(event, envelope, reason)
                 return  # acknowledged: a redelivery would be just as forged
-            handle_once(envelope=envelope.model_dump())
+            try:
+                handle_once(envelope=envelope.model_dump())
+            except Exception as exc:
+                if is_dependency_failure(exc):
+                    retry_soon(record.raw_event)
+                raise
         logger().info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type})
 
     processor = BatchProcessor(event_type=EventType.SQS)

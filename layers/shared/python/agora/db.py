@@ -106,21 +106,30 @@ def secret_conninfo(secret: dict[str, Any], dbname: str | None = None, *, host: 
     return make_conninfo("", **params)
 
 
+def session_limits(cfg: Settings) -> dict[str, int]:
+    """The limits on every statement, lock wait and idle transaction, in milliseconds."""
+    return {
+        "statement_timeout": cfg.db_statement_timeout_ms,
+        "lock_timeout": cfg.db_lock_timeout_ms,
+        "idle_in_transaction_session_timeout": cfg.db_idle_tx_timeout_ms,
+    }
+
+
 def session_options(cfg: Settings) -> str:
-    """The libpq ``options`` that bound every statement, lock wait and idle transaction."""
-    return (
-        f"-c statement_timeout={cfg.db_statement_timeout_ms} "
-        f"-c lock_timeout={cfg.db_lock_timeout_ms} "
-        f"-c idle_in_transaction_session_timeout={cfg.db_idle_tx_timeout_ms}"
-    )
+    """The libpq ``options`` that set ``session_limits`` on a session."""
+    return " ".join(f"-c {name}={value}" for name, value in session_limits(cfg).items())
 
 
 def connection_kwargs(cfg: Settings, application_name: str | None = None) -> dict[str, Any]:
-    return {
+    """libpq's parameters.  Through a proxy (``AGORA_DATABASE_HOST``: RDS Proxy refuses ``options``)
+    the limits come from the role's own defaults, which the migrator sets (``agora.migrate``)."""
+    kwargs: dict[str, Any] = {
         "connect_timeout": cfg.db_connect_timeout_s,
         "application_name": application_name or f"agora-{cfg.service}",
-        "options": session_options(cfg),
     }
+    if not cfg.database_host:
+        kwargs["options"] = session_options(cfg)
+    return kwargs
 
 
 def build_pool(

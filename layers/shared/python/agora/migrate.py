@@ -26,6 +26,16 @@ class Migration:
 class ServiceRole:
     name: str
     password: str = field(repr=False)
+    # The role's session limits in its database (``agora.db.session_limits``); the defaults unless
+    # the migrator is configured otherwise.
+    limits: dict[str, int] = field(default_factory=lambda: default_session_limits())
+
+
+def default_session_limits() -> dict[str, int]:
+    from agora.db import session_limits
+    from agora.settings import Settings
+
+    return session_limits(Settings.model_construct())
 
 
 def migrations_for(service: str) -> list[Migration]:
@@ -110,6 +120,14 @@ def ensure_role(conn: Any, role: ServiceRole) -> None:
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {role}",
     ):
         conn.execute(sql.SQL(grant).format(database=database, role=name))
+    # The session limits, as the role's own defaults in its database: sessions through RDS Proxy,
+    # which refuses libpq's ``options``, carry them too.
+    for parameter, value in role.limits.items():
+        conn.execute(
+            sql.SQL("ALTER ROLE {role} IN DATABASE {database} SET {parameter} = {value}").format(
+                role=name, database=database, parameter=sql.Identifier(parameter), value=sql.Literal(str(value))
+            )
+        )
 
 
 def with_database(conninfo: str, name: str) -> str:
@@ -153,7 +171,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _server_and_role(cfg: Any) -> tuple[str, ServiceRole | None]:
     """The master's connection (database ``postgres``) and the role of the service's own secret."""
-    from agora.db import conninfo, secret_conninfo
+    from agora.db import conninfo, secret_conninfo, session_limits
     from agora.secrets import secret_json
 
     master_arn = os.environ.get("AGORA_DATABASE_MASTER_SECRET_ARN")
@@ -161,4 +179,5 @@ def _server_and_role(cfg: Any) -> tuple[str, ServiceRole | None]:
         return conninfo(cfg.model_copy(update={"database_name": "postgres"})), None
     assert cfg.database_secret_arn, "AGORA_DATABASE_SECRET_ARN is not set"
     own = secret_json(cfg.database_secret_arn)
-    return secret_conninfo(secret_json(master_arn), "postgres"), ServiceRole(own["username"], own["password"])
+    role = ServiceRole(own["username"], own["password"], session_limits(cfg))
+    return secret_conninfo(secret_json(master_arn), "postgres"), role
