@@ -1,4 +1,5 @@
-"""``make bench``: cold starts always; gateway latency and read consistency when ``make dev`` answers.
+"""``make bench``: cold starts always; gateway latency, read consistency and the calls of one checkout
+when ``make dev`` answers.
 
 ``python -m bench --runs N`` passes ``--runs`` on to the cold-start benchmark.
 """
@@ -11,7 +12,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from bench import cold_start, consistency, gateway_latency
+from bench import checkout_counts, cold_start, consistency, gateway_latency
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = [sys.argv[0]]
         gateway_latency.main()
         consistency.main([])
+        checkout_counts.main([])
     else:
-        print("gateway latency and consistency: skipped, no running system (start one with `make dev`)")
+        print(
+            "gateway latency, consistency and checkout counts: skipped, no running system "
+            "(start one with `make dev`)"
+        )
     return 0
 
 
