@@ -30,5 +30,19 @@ def test_a_request_without_an_id_gets_one(api_url, http):
 
 
 def test_a_wrong_method_is_refused_by_the_function_not_served(api_url, http):
+    """DELETE /api/users/health is DELETE /api/users/{id}: that function answers (it wants a token, and
+    its problem names the path), and the health check is not served."""
     response = http.delete(f"{api_url}/api/users/health", timeout=30)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert (body["code"], body["instance"]) == ("MISSING_TOKEN", "/api/users/health")
+    assert "healthy" not in response.text
+
+
+def test_a_method_no_route_has_is_refused_by_the_gateway(api_url, http):
+    """PATCH is declared nowhere: API Gateway answers with its own problem, which names no instance."""
+    response = http.patch(f"{api_url}/api/users/health", timeout=30)
+    assert response.status_code == 404
+    body = response.json()
+    assert (body["code"], body["title"]) == ("NOT_FOUND", "No such route") and "instance" not in body

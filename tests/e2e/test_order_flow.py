@@ -7,6 +7,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
+
+from agora.migrate import with_database
 from payments.domain.signatures import sign
 from tests.e2e.conftest import eventually, stack_outputs
 
@@ -116,7 +119,7 @@ def test_thirty_buyers_ten_items(api_url, http, admin_headers):
     assert http.get(f"{api_url}/api/products/{product['id']}", timeout=30).json()["stockQuantity"] == 0
 
 
-def test_cancel_returns_stock_and_refunds_a_paid_order(api_url, http, admin_headers):
+def test_cancel_returns_stock_and_refunds_a_paid_order(api_url, http, admin_headers, dev_env):
     product = new_product(api_url, http, admin_headers, 40, 5)
     account = register(api_url, http)
     order = place(api_url, http, account, product["id"], 2).json()
@@ -143,7 +146,18 @@ def test_cancel_returns_stock_and_refunds_a_paid_order(api_url, http, admin_head
         current = http.get(f"{api_url}/api/orders/{order['id']}", headers=auth(account), timeout=30).json()
         return current["payment_status"] == "refunded"
 
-    eventually(refunded, timeout_s=5, every_s=0.25)
+    # The refund follows order.cancelled, which the cancel's own request publishes after its commit
+    # (the scheduled relay would be the fallback, a minute later): the event went out at once, and
+    # payments applied it, whatever the wait below allows.
+    orders_db = with_database(dev_env["DATABASE_URL"], "agora_orders")
+    with psycopg.connect(orders_db, autocommit=True) as conn:
+        (delay,) = conn.execute(
+            "SELECT extract(epoch FROM published_at - created_at) FROM outbox "
+            "WHERE type = 'order.cancelled' AND envelope -> 'data' ->> 'order_id' = %s",
+            (order["id"],),
+        ).fetchone()
+    assert delay is not None and delay < 5, f"order.cancelled went out {delay} s after its commit"
+    eventually(refunded, timeout_s=90, every_s=0.25)
     again = http.get(f"{api_url}/api/payments/{payment['id']}", headers=auth(account), timeout=30).json()
     assert again["payment"]["status"] == "refunded"
 

@@ -231,9 +231,8 @@ def test_packaging_refuses_to_compile_for_another_python(monkeypatch: pytest.Mon
 
 
 def test_the_docs_package_carries_the_committed_document_and_the_pinned_ui(tmp_path: Path):
-    from docs.assets import SOURCES
-
     from agora.operations import load_service
+    from docs.assets import SOURCES
 
     built = tmp_path / "docs"
     packaging.service_asset("docs", layout.declared_files(load_service("docs"))).build(built)

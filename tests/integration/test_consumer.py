@@ -103,7 +103,8 @@ def test_a_record_that_met_a_dependency_failure_comes_back_after_a_short_back_of
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="orders-events", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    down, broken = Envelope.new("orders", "order.created", {"n": 1}), Envelope.new("orders", "order.created", {})
+    down = Envelope.new("orders", "order.created", {"n": 1})
+    broken = Envelope.new("orders", "order.created", {})
 
     def handle(envelope: Envelope) -> None:
         if envelope.id == down.id:

@@ -126,6 +126,7 @@ def test_a_server_that_refuses_connections_is_retried_only_after_a_back_off(db, 
 def test_the_connection_commits_a_clean_exit_and_rolls_back_an_exception(db):
     with db.connection() as conn:
         conn.execute("INSERT INTO things VALUES (1)")
+
     def failing_use_case() -> None:
         with db.connection() as conn:
             conn.execute("INSERT INTO things VALUES (2)")

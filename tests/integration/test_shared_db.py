@@ -241,7 +241,9 @@ def test_a_services_role_carries_the_session_limits_without_connection_options(
     """Through RDS Proxy no ``options`` reach the server: the role's own defaults set the limits."""
     from agora.db import connection_kwargs
 
-    proxied = connection_kwargs(Settings.from_env({"AGORA_SERVICE": "orders", "AGORA_DATABASE_HOST": "proxy"}))
+    proxied = connection_kwargs(
+        Settings.from_env({"AGORA_SERVICE": "orders", "AGORA_DATABASE_HOST": "proxy"})
+    )
     assert "options" not in proxied
     database, role = service_databases["orders"]
     with psycopg.connect(as_role(postgres_server, database, role), **proxied) as conn:

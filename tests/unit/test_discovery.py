@@ -1,4 +1,5 @@
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from agora.discovery import ServiceDirectory
 from agora.errors import DependencyUnavailable
@@ -13,7 +14,7 @@ class FakeCloudMap:
     def discover_instances(self, **kwargs):
         self.calls += 1
         if self.down:
-            raise ConnectionError("unreachable")
+            raise EndpointConnectionError(endpoint_url="https://servicediscovery.us-east-1.amazonaws.com")
         return {"Instances": self.instances}
 
 

@@ -134,3 +134,44 @@ def test_the_probe_sees_a_web_framework_where_there_is_one():
     assert {"fastapi", "starlette"} <= set(found)
     assert any("users/handlers/me.py" in frame for frame in found["fastapi"]), found["fastapi"]
     assert not set(CONSUMER_UTILITIES) & set(found)
+
+
+# Imports each handler string given and names those whose module fails to import or whose attribute
+# is missing or not callable.
+HANDLERS_PROBE = r"""
+import importlib, json, sys
+broken = {}
+for handler in sys.argv[1:]:
+    module, _, attribute = handler.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+        if not callable(found):
+            broken[handler] = "not callable"
+    except Exception as exc:
+        broken[handler] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(broken))
+"""
+
+
+@pytest.mark.parametrize("service", load_all(), ids=lambda s: s.name)
+def test_every_declared_handler_imports_and_is_callable(service: Service):
+    """What the stacks deploy is a string: a typo or a moved module must fail here, not on first call."""
+    handlers = [decl.handler for decl in service.functions]
+    assert handlers
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "layers" / "shared" / "python")]),
+        **stack_environment(service, service.functions[0]),
+        "AGORA_DATABASE_MASTER_SECRET_ARN": f"{SECRET}-db-master",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", HANDLERS_PROBE, *handlers],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {}

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from pydantic import BaseModel
 
 from agora import aws, deadline, discovery, internal
@@ -193,7 +194,12 @@ def test_the_callees_answers_are_told_apart(cloud_map):
     with pytest.raises(DependencyUnavailable, match="failed"):
         invoke("products", "reserve_stock", {}, client=FakeLambda(function_error=True))
     with pytest.raises(DependencyUnavailable, match="did not answer"):
-        invoke("products", "reserve_stock", {}, client=FakeLambda(raises=TimeoutError("read timeout")))
+        invoke(
+            "products",
+            "reserve_stock",
+            {},
+            client=FakeLambda(raises=ReadTimeoutError(endpoint_url="https://lambda")),
+        )
 
 
 def test_aws_clients_are_keyed_by_their_options_dicts_included(monkeypatch):

@@ -45,7 +45,7 @@ from tools.chaos.probe import OPERATIONS, Prober
 from tools.dev import redrive
 from tools.dev.audit import POSTGRES_SERVICES, audit, connect, databases
 from tools.dev.stack import aws_env, boto, running_dev
-from tools.load.run import finish_locust, read_stats, start_locust
+from tools.load.run import finish_locust, read_stats, start_locust, warm_up
 
 FAIL_FAST = {"postgres", "redis"}
 
@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         help="how long settling may take (the relay runs each minute, the checkout sweep after 120 s)",
     )
     parser.add_argument("--fail-within-s", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=30, help="seconds of unmeasured load first")
     parser.add_argument(
         "--only", default="", help="comma-separated fault names: " + ",".join(f.name for f in FAULTS)
     )
@@ -312,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if stranded := dead_letters(drill.sqs):
         print(f"error: DLQs already hold messages {stranded}; `make redrive` first", file=sys.stderr)
         return 2
+    warm_up(url, args.users, int(min(args.warmup, 120)), drill.product_id)
     drill.prober.start()
     try:
         outcomes = []

@@ -119,9 +119,11 @@ class DynamoOutbox:
         if not self.pending:
             return
         events, self.pending = self.pending, []
+        from agora.events import PublishFailed
+
         try:
             self.publisher.publish(events)
-        except Exception:
+        except PublishFailed:
             from agora.observability import logger
 
             logger().warning("events left to the outbox sweep", exc_info=True)

@@ -9,6 +9,7 @@ import pytest
 
 from agora.cache import cache
 from agora.errors import Conflict, Unauthorized
+from agora.events import PublishFailed
 from agora.identity import DENYLIST_PREFIX, Principal
 from users.adapters.tables import OUTBOX_PARTITION, OutboxItem
 from users.service import accounts, profiles
@@ -49,7 +50,7 @@ def test_register_writes_user_claim_and_event_together_and_flush_publishes(users
 def test_an_unpublished_event_is_swept_later(users_ctx):
     class DownBus:
         def publish(self, events):
-            raise ConnectionError("EventBridge unreachable")
+            raise PublishFailed([(e.id, "EventBridge unreachable") for e in events])
 
     users_ctx.outbox.publisher = DownBus()
     accounts.register(users_ctx, email(), "password 123", "Ada", "L")

@@ -9,7 +9,7 @@ import pytest
 
 from agora import tracing
 from agora.errors import Conflict
-from agora.events import EventPublisher
+from agora.events import EventPublisher, PublishFailed
 from agora.tracing import segment_of
 from users.handlers import relay_outbox
 from users.service import accounts
@@ -57,7 +57,7 @@ def test_the_relay_keeps_the_trace_of_the_request_that_wrote_the_event(
 ):
     class DownBus:
         def publish(self, events):
-            raise ConnectionError("EventBridge unreachable")
+            raise PublishFailed([(e.id, "EventBridge unreachable") for e in events])
 
     users_ctx.outbox.publisher = DownBus()
     with tracing.invocation_span("POST /api/auth/register", {"X-Amzn-Trace-Id": CLIENT_HEADER}) as served:

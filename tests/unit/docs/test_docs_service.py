@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+
 from docs import assets
 from docs.handlers import docs_asset, docs_page, openapi_document
 

@@ -54,16 +54,24 @@ class Cache:
         if client is not None:
             _close_quietly(client)
 
+    def _answers(self) -> bool:
+        """While backing off: is Redis listening again (``agora.reachable``)?"""
+        from agora.reachable import redis_answers
+
+        return redis_answers(self.url)
+
     def _call(self, op: str, *args: Any, default: Any = None) -> Any:
         client = self._redis()
-        if client is None or time.monotonic() < self._down_until:
+        if client is None or (time.monotonic() < self._down_until and not self._answers()):
             return default
         from agora.tracing import record_error, span
 
         with span(f"redis {op.upper()}", **{"db.system": "redis", "db.operation": op.upper()}) as command:
+            from redis.exceptions import RedisError
+
             try:
                 return getattr(client, op)(*args)
-            except Exception as exc:  # any Redis failure degrades to a miss
+            except (RedisError, OSError) as exc:  # a Redis failure degrades to a miss
                 self._down_until = time.monotonic() + BACKOFF_S
                 logger().warning("cache unavailable", extra={"op": op, "error": type(exc).__name__})
                 command.set_attribute("cache.degraded", True)
@@ -101,9 +109,11 @@ def _forget_connections() -> None:
 
 def _close_quietly(client: Any) -> None:
     """Close a Redis client's sockets; after a restore they lead nowhere, so any failure is moot."""
+    from redis.exceptions import RedisError
+
     try:
         client.close()
-    except Exception as exc:
+    except (RedisError, OSError) as exc:
         logger().debug("closing a Redis client failed", extra={"error": type(exc).__name__})
 
 

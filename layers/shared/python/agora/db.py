@@ -278,6 +278,8 @@ class ContainerDatabase:
         return self._failing
 
     def _checked_out(self) -> Connection[Any]:
+        import psycopg
+
         conn = self._conn
         if conn is not None and not conn.closed:
             try:
@@ -286,7 +288,7 @@ class ContainerDatabase:
                 conn.execute("")
                 conn.autocommit = False
                 return conn
-            except Exception:  # any failure means the session is gone; a new one is tried below
+            except psycopg.Error:  # the session is gone; a new one is tried below
                 self._drop()
         self._conn = self._connect()
         return self._conn
@@ -294,10 +296,12 @@ class ContainerDatabase:
     def _end(self, conn: Connection[Any], *, commit: bool) -> None:
         """Commit or roll back what the caller left open.  A session that went away is dropped and
         the circuit opens; a session that cannot roll back is replaced."""
+        import psycopg
+
         try:
             if not (conn.closed or conn.broken):
                 conn.commit() if commit else conn.rollback()
-        except Exception:
+        except psycopg.Error:
             self._drop()
             if commit:
                 raise
@@ -334,21 +338,15 @@ class ContainerDatabase:
         return conn
 
     def _port_answers(self) -> bool:
-        """Does anything accept a TCP connection where the server should be?  A Unix socket counts."""
-        import socket
-
+        """Does anything accept a TCP connection where the server should be (``agora.reachable``)?"""
         from psycopg.conninfo import conninfo_to_dict
+
+        from agora.reachable import port_answers
 
         params = conninfo_to_dict(self._conninfo or "")
         host = str(params.get("hostaddr") or params.get("host") or "").split(",")[0]
-        if not host or host.startswith("/"):
-            return True
         port = int(str(params.get("port") or 5432).split(",")[0])
-        try:
-            with socket.create_connection((host, port), timeout=self._cfg.db_probe_timeout_ms / 1000):
-                return True
-        except OSError:
-            return False
+        return port_answers(host, port, self._cfg.db_probe_timeout_ms / 1000)
 
 
 @cache

@@ -48,11 +48,13 @@ class ServiceDirectory:
         hit = self._cache.get(service)
         if hit and hit[0] > now:
             return hit[1]
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             answer = self._discovery().discover_instances(
                 NamespaceName=self.namespace, ServiceName=service, HealthStatus="HEALTHY_OR_ELSE_ALL"
             )
-        except Exception as exc:
+        except (BotoCoreError, ClientError) as exc:
             if hit:  # a stale answer beats none while Cloud Map is unreachable
                 return hit[1]
             raise DependencyUnavailable(f"cannot discover service {service!r}") from exc

@@ -156,8 +156,9 @@ def verify(token: str, keys: KeySet, *, leeway_s: int = LEEWAY_S) -> Principal:
 class Denylist:
     """Revoked token ids and deleted users' ids in Redis, each until their tokens would have expired.
 
-    After a failure it answers "unknown" for a few seconds without asking, so an outage costs no
-    connect timeout per request.
+    After a failure it answers "unknown" for a few seconds without asking Redis, unless Redis's port
+    answers again (``agora.reachable``), so an outage costs no connect timeout per request and the
+    first request after Redis is back is served.
     """
 
     def __init__(self, url: str | None, client: Any = None) -> None:
@@ -193,7 +194,7 @@ class Denylist:
 
         from agora.tracing import span
 
-        if time.monotonic() < self._down_until:
+        if time.monotonic() < self._down_until and not self._answers():
             raise DenylistUnavailable("the token denylist cannot be read")
         # The span records the refusal the request gets (503 AUTH_UNAVAILABLE), not Redis's error.
         with span(f"redis {op.upper()}", **{"db.system": "redis", "db.operation": op.upper()}):
@@ -205,6 +206,12 @@ class Denylist:
 
                 logger().warning("token denylist unavailable", extra={"op": op, "error": type(exc).__name__})
                 raise DenylistUnavailable("the token denylist cannot be read") from None
+
+    def _answers(self) -> bool:
+        """While backing off: is Redis listening again?  Then the next call tries it (half-open)."""
+        from agora.reachable import redis_answers
+
+        return redis_answers(self.url)
 
     def is_revoked(self, principal: Principal) -> bool:
         """Raises ``DenylistUnavailable`` when Redis cannot say."""

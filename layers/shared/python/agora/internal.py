@@ -155,13 +155,16 @@ def _invoke(
     )
     attempts = cfg.internal_max_attempts if idempotent else 1
     lambda_client = client or _lambda_client(read_timeout, attempts)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         answer = lambda_client.invoke(FunctionName=function, Payload=json.dumps(payload).encode())
         body = json.loads(answer["Payload"].read() or b"null")
     except AgoraError:
         raise
-    except Exception as error:
-        # A timeout, a refused connection or an AWS error: the callee did not answer in time.
+    except (BotoCoreError, ClientError, ValueError) as error:
+        # A timeout, a refused connection, an AWS error or an answer that is no JSON: the callee did not
+        # answer in time, or not as a function of Agora does.
         raise DependencyUnavailable(f"{name} did not answer") from error
     if answer.get("FunctionError") or not isinstance(body, dict):
         raise DependencyUnavailable(f"{name} failed")

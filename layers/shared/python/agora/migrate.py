@@ -125,7 +125,10 @@ def ensure_role(conn: Any, role: ServiceRole) -> None:
     for parameter, value in role.limits.items():
         conn.execute(
             sql.SQL("ALTER ROLE {role} IN DATABASE {database} SET {parameter} = {value}").format(
-                role=name, database=database, parameter=sql.Identifier(parameter), value=sql.Literal(str(value))
+                role=name,
+                database=database,
+                parameter=sql.Identifier(parameter),
+                value=sql.Literal(str(value)),
             )
         )
 
