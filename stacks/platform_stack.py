@@ -1,10 +1,10 @@
 """The platform: what every service stands on and no service owns.
 
 The event bus and its archive, the Cloud Map namespace, the shared data plane (on AWS the VPC, Aurora
-and ElastiCache; on LocalStack the endpoints given as context), the token keys, the idempotency table,
-the REST API with its stage, the alarm topic and the route publisher that service stacks deploy the
-stage through.  Service stacks read its values from SSM parameters (``PlatformValues``) at deploy
-time: no CloudFormation export ties a service stack to it.
+with its RDS Proxy and ElastiCache; on LocalStack the endpoints given as context), the token keys, the
+idempotency table, the REST API with its stage, the alarm topic and the route publisher that service
+stacks deploy the stage through.  Service stacks read its values from SSM parameters
+(``PlatformValues``) at deploy time: no CloudFormation export ties a service stack to it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from stacks.packaging import route_publisher_code
 
 # The route publisher's name within the platform (see agora.api_routes).
 ROUTE_PUBLISHER = "platform-api-routes"
+# The parameter key of the RDS Proxy's endpoint (AWS only), where PostgreSQL functions connect.
+DATABASE_PROXY_ENDPOINT = "database-proxy-endpoint"
 
 
 def alarm_notifications_queue(stage: str) -> str:
@@ -56,7 +58,7 @@ class PlatformStack(cdk.Stack):
         )
         self.events = DomainEventBus(self, "Events", archive_days=7 if config.is_localstack else 90)
         self.namespace = namespace(self)
-        self.api = PlatformApi(self, "Api", config=config)
+        self.api = PlatformApi(self, "Api", config=config, services=services)
         self.topic = sns.Topic(
             self, "Alarms", topic_name=names.alarm_topic(stage), display_name="Agora alarms"
         )
@@ -95,6 +97,8 @@ class PlatformStack(cdk.Stack):
             private = self.data.vpc.select_subnets(subnet_type=PlatformData.FUNCTION_SUBNETS)
             values["private-subnet-ids"] = cdk.Fn.join(",", private.subnet_ids)
             values["functions-security-group-id"] = self.data.function_security_group.security_group_id
+        if self.data.proxy is not None:
+            values[DATABASE_PROXY_ENDPOINT] = self.data.proxy.endpoint
         for key, value in values.items():
             ssm.StringParameter(
                 self,

@@ -30,9 +30,10 @@ from stacks.constructs.functions import (
     ServiceFunctions,
     function_arn,
     invoke_arns,
+    reserved_concurrency,
 )
 from stacks.constructs.monitoring import ServiceMonitoring
-from stacks.platform_stack import ROUTE_PUBLISHER
+from stacks.platform_stack import DATABASE_PROXY_ENDPOINT, ROUTE_PUBLISHER
 
 # The users function that creates, rotates and retires the signing keys, under grants of its own.
 KEY_MANAGER = "signing_keys"
@@ -103,6 +104,7 @@ class ServiceStack(cdk.Stack):
                 consumer=consumer,
                 function=self.functions.consumers[consumer.id].invoke_target,
                 stage=config.stage,
+                max_concurrency=reserved_concurrency(config, consumer),
             )
             for consumer in service.consumers
         ]
@@ -200,9 +202,16 @@ class ServiceStack(cdk.Stack):
         return env
 
     def _own_environment(self) -> dict[str, dict[str, str]]:
+        """What some functions alone get.  On AWS every PostgreSQL function but the migrator connects
+        through the RDS Proxy (``AGORA_DATABASE_HOST``, with its secret's credentials); the migrator
+        connects to the cluster itself, as the master, whose secret the proxy does not hold."""
         if not self.service.uses_postgres:
             return {}
-        return {MIGRATOR: {"AGORA_DATABASE_MASTER_SECRET_ARN": self.platform["database-master-secret-arn"]}}
+        own = {MIGRATOR: {"AGORA_DATABASE_MASTER_SECRET_ARN": self.platform["database-master-secret-arn"]}}
+        if not self.config.is_localstack:
+            proxy = {"AGORA_DATABASE_HOST": self.platform[DATABASE_PROXY_ENDPOINT]}
+            own |= {decl.id: proxy for decl in self.service.functions if decl.id != MIGRATOR}
+        return own
 
     def _grant(self) -> None:
         """What every function of the service may do; the migrator and the key manager get their own."""

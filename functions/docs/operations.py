@@ -24,7 +24,7 @@ def op(op_id: str, path: str, description: str) -> Operation:
 
 SERVICE = Service(
     name="docs",
-    rate_limit=RateLimit(per_minute=120, burst=30),
+    rate_limit=RateLimit(per_minute=120),
     route_prefixes=("/api/docs", "/api/openapi.json"),
     package_files=tuple((source, f"docs/assets/{name}") for name, source in SOURCES.items()),
     operations=(

@@ -1,6 +1,17 @@
 """The orders service's operations (seed: order-service; Kong budget 50/min, 500/h)."""
 
-from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
+from agora.operations import (
+    CONSUMER_CONCURRENCY,
+    ONE_AT_A_TIME,
+    Auth,
+    Consumer,
+    Internal,
+    Operation,
+    RateLimit,
+    Service,
+    health,
+    readiness,
+)
 
 H = "orders.handlers"
 
@@ -14,7 +25,7 @@ def op(op_id: str, method: str, path: str, description: str, timeout_s: int = 10
 
 SERVICE = Service(
     name="orders",
-    rate_limit=RateLimit(per_minute=50, burst=10),
+    rate_limit=RateLimit(per_minute=50),
     route_prefixes=("/api/orders",),
     uses_postgres=True,
     business_metrics=("OrdersPlaced", "CheckoutLatency"),
@@ -34,6 +45,7 @@ SERVICE = Service(
             f"{H}.payment_events.handler",
             event_types=("payment.completed", "payment.failed", "payment.refunded"),
             description="Follow the payment status of orders",
+            reserved_concurrency=CONSUMER_CONCURRENCY,
         ),
     ),
     internal=(
@@ -67,6 +79,7 @@ SERVICE = Service(
             timeout_s=60,
             schedule_minutes=1,
             description="Fail abandoned checkouts, cancel unpaid orders",
+            reserved_concurrency=ONE_AT_A_TIME,
         ),
     ),
 )

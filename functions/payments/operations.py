@@ -2,7 +2,18 @@
 
 from dataclasses import replace
 
-from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
+from agora.operations import (
+    CONSUMER_CONCURRENCY,
+    ONE_AT_A_TIME,
+    Auth,
+    Consumer,
+    Internal,
+    Operation,
+    RateLimit,
+    Service,
+    health,
+    readiness,
+)
 
 H = "payments.handlers"
 
@@ -16,7 +27,7 @@ def op(op_id: str, method: str, path: str, auth: Auth, description: str, timeout
 
 SERVICE = Service(
     name="payments",
-    rate_limit=RateLimit(per_minute=30, burst=6),
+    rate_limit=RateLimit(per_minute=30),
     route_prefixes=("/api/payments", "/api/webhooks"),
     uses_postgres=True,
     operations=(
@@ -28,10 +39,11 @@ SERVICE = Service(
         op("confirm_payment", "PUT", "/api/payments/{id}/confirm", Auth.USER, "Confirm a payment"),
         op("refund_payment", "POST", "/api/payments/{id}/refund", Auth.USER, "Refund a payment"),
         # Authenticated by its HMAC signature, not by a user token.
-        # Its own budget: a burst of provider events must not use up the buyers' payments budget.
+        # Its own budget per client: a provider sends its events from a few addresses, many more than a
+        # buyer sends payments.
         replace(
             op("stripe_webhook", "POST", "/api/webhooks/stripe", Auth.PUBLIC, "Provider events"),
-            rate_limit=RateLimit(per_minute=600, burst=60),
+            rate_limit=RateLimit(per_minute=600),
         ),
     ),
     consumers=(
@@ -41,6 +53,7 @@ SERVICE = Service(
             f"{H}.order_events.handler",
             event_types=("order.cancelled",),
             description="No money kept for cancelled orders: refund or cancel their payments",
+            reserved_concurrency=CONSUMER_CONCURRENCY,
         ),
     ),
     internal=(
@@ -53,6 +66,7 @@ SERVICE = Service(
             timeout_s=60,
             schedule_minutes=1,
             description="Finish requested refunds, abandoned creations and payments of cancelled orders",
+            reserved_concurrency=ONE_AT_A_TIME,
         ),
         # No caller service: tests and operators invoke it; a real provider runs this step itself.
         Internal(

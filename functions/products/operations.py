@@ -1,6 +1,17 @@
 """The products service's operations (seed: product-service; Kong budget 200/min, 2000/h)."""
 
-from agora.operations import Auth, Consumer, Internal, Operation, RateLimit, Service, health, readiness
+from agora.operations import (
+    CONSUMER_CONCURRENCY,
+    ONE_AT_A_TIME,
+    Auth,
+    Consumer,
+    Internal,
+    Operation,
+    RateLimit,
+    Service,
+    health,
+    readiness,
+)
 
 H = "products.handlers"
 PUBLIC, USER, ADMIN = Auth.PUBLIC, Auth.USER, Auth.ADMIN
@@ -12,7 +23,7 @@ def op(op_id: str, method: str, path: str, auth: Auth, description: str) -> Oper
 
 SERVICE = Service(
     name="products",
-    rate_limit=RateLimit(per_minute=200, burst=40),
+    rate_limit=RateLimit(per_minute=200),
     route_prefixes=("/api/products",),
     uses_postgres=True,
     operations=(
@@ -40,6 +51,7 @@ SERVICE = Service(
             f"{H}.order_events.handler",
             event_types=("order.cancelled",),
             description="Release the stock of cancelled orders",
+            reserved_concurrency=CONSUMER_CONCURRENCY,
         ),
     ),
     internal=(
@@ -65,6 +77,7 @@ SERVICE = Service(
             schedule_minutes=1,
             timeout_s=60,
             description="Commit or expire reservations held past the hold time, per their order's state",
+            reserved_concurrency=ONE_AT_A_TIME,
         ),
     ),
 )

@@ -1,6 +1,15 @@
 """The users service's operations (seed: user-service; Kong budget 100/min, 1000/h)."""
 
-from agora.operations import Auth, Internal, Operation, RateLimit, Service, health, readiness
+from agora.operations import (
+    ONE_AT_A_TIME,
+    Auth,
+    Internal,
+    Operation,
+    RateLimit,
+    Service,
+    health,
+    readiness,
+)
 
 H = "users.handlers"
 
@@ -30,7 +39,7 @@ def op(
 
 SERVICE = Service(
     name="users",
-    rate_limit=RateLimit(per_minute=100, burst=20),
+    rate_limit=RateLimit(per_minute=100),
     route_prefixes=("/api/users", "/api/auth"),
     uses_dynamodb=True,
     operations=(
@@ -65,6 +74,7 @@ SERVICE = Service(
             timeout_s=60,
             schedule_minutes=1,
             description="Publish user events a crash left in the outbox",
+            reserved_concurrency=ONE_AT_A_TIME,
         ),
         # No service may call it: the stack runs it on deploy, operators to rotate (README, Users).
         Internal(

@@ -11,6 +11,11 @@ Each PostgreSQL service has a role of its own, whose credentials (generated, in 
 RDS secret format) are in a secret of its own; the master secret is for the
 migrators alone, which create each role (``agora.migrate``).  On AWS each service
 secret rotates itself (single-user rotation) every ``ROTATION_DAYS``.
+
+On AWS the functions reach Aurora through an RDS Proxy that holds every service role's secret
+(not the master's): a burst of Lambda concurrency opens client connections to the proxy, which
+lends them a bounded pool of server connections.  The migrators and the rotation functions
+connect to the cluster itself.
 """
 
 from __future__ import annotations
@@ -30,7 +35,22 @@ from constructs import Construct
 from stacks.config import DeployConfig
 
 REDIS_PORT = 6379
+POSTGRES_PORT = 5432
 ROTATION_DAYS = 30
+# The RDS Proxy's pool.  Aurora Serverless v2 derives max_connections from the maximum capacity (about
+# 1,600 at 8 ACU).  The proxy may use half: ample for the functions, whose executions hold one
+# connection each at most (agora.operations sizes the reserved concurrency from it), while the other
+# half stays for what connects directly (the migrators, the rotation functions, an operator's psql)
+# and for the server's own reserved slots.
+PROXY_MAX_CONNECTIONS_PERCENT = 50
+# Idle server connections the proxy keeps open after a burst: a fifth of its pool (about 160).  More
+# would hold the cluster's memory, and so its capacity, up after the load has gone.
+PROXY_MAX_IDLE_CONNECTIONS_PERCENT = 10
+# How long a transaction waits for a server connection when the pool is all lent out (default 120 s).
+# Shorter than any PostgreSQL function's timeout (10 s for an operation) less the 5 s statement
+# timeout: a request that cannot get a connection fails with a database error (503
+# DEPENDENCY_UNAVAILABLE) while the function still has time to answer, instead of timing out.
+PROXY_BORROW_TIMEOUT = cdk.Duration.seconds(3)
 # Characters a password may not hold: those the RDS secret tools and connection strings trip over.
 PASSWORD_EXCLUDES = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 
@@ -54,6 +74,8 @@ class PlatformData(Construct):
         removal = cdk.RemovalPolicy.DESTROY if config.is_localstack else cdk.RemovalPolicy.RETAIN
         self.vpc: ec2.Vpc | None = None
         self.function_security_group: ec2.ISecurityGroup | None = None
+        # AWS only, when a service uses PostgreSQL: where its functions connect.
+        self.proxy: rds.DatabaseProxy | None = None
 
         # Powertools idempotency records (consumers, webhooks, Idempotency-Key requests).
         self.idempotency_table = dynamodb.Table(
@@ -93,6 +115,8 @@ class PlatformData(Construct):
             self.service_database_secrets = {
                 name: self._aws_service_secret(name, cluster) for name in postgres_services
             }
+            if self.service_database_secrets:
+                self.proxy = self._proxy(cluster)
 
     def _aws_service_secret(self, service: str, cluster: rds.DatabaseCluster) -> secretsmanager.ISecret:
         """The service role's credentials, with the cluster's host and port, rotated by the role itself."""
@@ -118,12 +142,43 @@ class PlatformData(Construct):
         )
         return attached
 
+    def _proxy(self, cluster: rds.DatabaseCluster) -> rds.DatabaseProxy:
+        """The RDS Proxy the functions connect through, with each service role's credentials.
+
+        Clients sign in with their secret's password (no IAM authentication) over TLS, which the
+        proxy requires; its certificate chains to the Amazon Root CAs the dependency layer carries
+        beside the RDS bundle (``stacks.packaging``), so ``sslmode=verify-full`` holds.
+        """
+        assert self.vpc is not None and self.function_security_group is not None
+        proxy_sg = ec2.SecurityGroup(self, "ProxySg", vpc=self.vpc, description="Agora RDS Proxy")
+        proxy_sg.add_ingress_rule(
+            self.function_security_group, ec2.Port.tcp(POSTGRES_PORT), "functions to the proxy"
+        )
+        # ProxyTarget.from_cluster lets this group into the cluster's, on the cluster's port.
+        return rds.DatabaseProxy(
+            self,
+            "PostgresProxy",
+            proxy_target=rds.ProxyTarget.from_cluster(cluster),
+            db_proxy_name=f"{cdk.Stack.of(self).stack_name.lower()}-postgres",
+            secrets=list(self.service_database_secrets.values()),
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=self.FUNCTION_SUBNETS),
+            security_groups=[proxy_sg],
+            require_tls=True,
+            iam_auth=False,
+            client_password_auth_type=rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
+            max_connections_percent=PROXY_MAX_CONNECTIONS_PERCENT,
+            max_idle_connections_percent=PROXY_MAX_IDLE_CONNECTIONS_PERCENT,
+            borrow_timeout=PROXY_BORROW_TIMEOUT,
+        )
+
     def _provision_aws(self, removal: cdk.RemovalPolicy) -> rds.DatabaseCluster:
         vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         functions_sg = ec2.SecurityGroup(self, "FunctionsSg", vpc=vpc, description="Agora functions")
         database_sg = ec2.SecurityGroup(self, "DatabaseSg", vpc=vpc, description="Agora PostgreSQL")
         cache_sg = ec2.SecurityGroup(self, "CacheSg", vpc=vpc, description="Agora Redis")
-        database_sg.add_ingress_rule(functions_sg, ec2.Port.tcp(5432), "functions to PostgreSQL")
+        # The migrators and the rotation functions (in the functions' group) connect directly.
+        database_sg.add_ingress_rule(functions_sg, ec2.Port.tcp(POSTGRES_PORT), "functions to PostgreSQL")
         cache_sg.add_ingress_rule(functions_sg, ec2.Port.tcp(REDIS_PORT), "functions to Redis")
 
         cluster = rds.DatabaseCluster(

@@ -59,7 +59,11 @@ class Subscription(Construct):
         consumer: Consumer,
         function: lambda_.IFunction,
         stage: str,
+        max_concurrency: int | None = None,
     ) -> None:
+        """``max_concurrency``: at most this many batches at once (the consumer's reserved concurrency on
+        AWS), so that Lambda polls no batch the function may not run: a throttled batch would go back
+        to its queue and count towards the DLQ."""
         super().__init__(scope, construct_id)
         self.consumer = consumer
         self.dead_letters = sqs.Queue(
@@ -94,6 +98,9 @@ class Subscription(Construct):
         ]
         function.add_event_source(
             sources.SqsEventSource(
-                self.queue, batch_size=consumer.batch_size, report_batch_item_failures=True
+                self.queue,
+                batch_size=consumer.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
             )
         )

@@ -8,6 +8,9 @@ On AWS a function declared with SnapStart (``agora.operations``) publishes a ver
 and gets an alias, ``live``, on it: SnapStart serves published versions only, so routes, queues,
 schedules and internal callers all invoke ``DeclaredFunction.invoke_target``, the alias.  Elsewhere
 (LocalStack, SnapStart off) the target is the function itself.
+
+On AWS a function declared with ``reserved_concurrency`` gets it (``agora.operations`` says where and
+why); LocalStack gets none: a laptop has no account's pool to share out.
 """
 
 from __future__ import annotations
@@ -85,6 +88,11 @@ def uses_snap_start(config: DeployConfig, decl: Declaration) -> bool:
     return not config.is_localstack and decl.starts_from_snapshot
 
 
+def reserved_concurrency(config: DeployConfig, decl: Declaration) -> int | None:
+    """The executions reserved for a declared function on this target (None: none)."""
+    return None if config.is_localstack else decl.reserved_concurrency
+
+
 class DeclaredFunction(lambda_.Function):
     """A declared function with its own role and log group, and what callers invoke (``invoke_target``)."""
 
@@ -130,6 +138,7 @@ class DeclaredFunction(lambda_.Function):
             logging_format=lambda_.LoggingFormat.JSON,
             environment=environment,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            reserved_concurrent_executions=reserved_concurrency(config, decl),
         )
         self.declaration = decl
         if network is not None:

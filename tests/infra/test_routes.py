@@ -8,7 +8,7 @@ from typing import Any
 
 from agora.operations import load_all
 from stacks import names
-from stacks.constructs.api import STAGE_BURST, STAGE_RATE_PER_S
+from stacks.constructs.api import METHOD_BURST, METHOD_RATE_PER_S, STAGE_BURST, STAGE_RATE_PER_S
 from tests.infra.synthesis import Resource, Synthesis, invoked_function, render, service_stack_alone
 
 ROUTES = "Custom::AgoraApiRoutes"
@@ -78,18 +78,17 @@ def test_the_withdraw_resource_is_replaced_when_the_routes_change_and_only_then(
     assert after != first
 
 
-def test_the_declared_throttles_travel_to_the_stage_with_publish(synth: Synthesis, services):
+def test_the_method_throttles_travel_to_the_stage_with_publish(synth: Synthesis, services):
+    # Every method gets the capacity guard (budgets per client are WAF's: test_client_limits.py).
     for service in services:
         if not service.operations:
             continue
         _, publish = framing(synth, names.service_stack(service.name))
         throttles = {(t["Path"], t["Method"]): t for t in publish.props["Throttles"]}
         for op in service.operations:
-            limit = service.limit_for(op)
-            assert limit is not None, op.id
             throttle = throttles.pop((op.path, op.method))
-            assert float(throttle["Rate"]) == limit.per_second, op.id
-            assert int(throttle["Burst"]) == limit.burst, op.id
+            assert float(throttle["Rate"]) == METHOD_RATE_PER_S, op.id
+            assert int(throttle["Burst"]) == METHOD_BURST, op.id
         assert not throttles, f"throttles of no declared operation: {throttles}"
 
 

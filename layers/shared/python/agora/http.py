@@ -35,11 +35,13 @@ from agora.contracts import COMMON, FOR_ADMINS, PROBLEM_JSON, WITH_BODY, WITH_TO
 from agora.deadline import invocation
 from agora.errors import (
     AgoraError,
+    Conflict,
     DependencyUnavailable,
     PayloadTooLarge,
     is_dependency_failure,
     problem,
     problem_from,
+    problem_of,
 )
 from agora.observability import REQUEST_ID_HEADER, correlation_id_of, logger, metrics
 from agora.operations import Auth, Operation, load_service
@@ -236,6 +238,13 @@ def install_error_handlers(app: FastAPI) -> None:
             logger().warning("dependency unavailable", exc_info=True)
             return problem_response(
                 problem_from(DependencyUnavailable("a service this operation needs did not answer in time"))
+            )
+        if problem_of(exc)[1] == Conflict.code:
+            # A constraint or a condition refused the write: another request changed the same thing
+            # first.  Nothing was written; the caller may read again and retry.
+            logger().warning("write refused by a constraint", exc_info=True)
+            return problem_response(
+                problem_from(Conflict("the change conflicts with one made at the same time; read and retry"))
             )
         logger().exception("unhandled error")
         return problem_response(

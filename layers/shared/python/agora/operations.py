@@ -17,16 +17,29 @@ class Auth(StrEnum):
     ADMIN = "admin"
 
 
+# The least limit a WAF rate-based rule takes.
+WAF_LEAST_RATE_LIMIT = 10
+
+
 @dataclass(frozen=True)
 class RateLimit:
-    """A request budget in the seed's gateway terms (requests per minute)."""
+    """What one client may send: at most ``per_minute`` requests in any minute.
+
+    The seed's gateway budgets, which its Kong counted per consumer or IP.  On AWS each is a WAF
+    rate-based rule keyed on the client's IP address over a 60 s window (``stacks/constructs/api.py``):
+    a service's budget counts every request under its route prefixes, an operation's own budget (a
+    provider's webhook) the requests to its path alone, which its service's budget then leaves out.
+    Past it, the client is answered 429 ``RATE_LIMITED`` until its last minute is back under.  WAF
+    counts approximately and acts within about 30 s, and clients behind one address (a NAT) share it.
+    Not a method throttle: those count all clients together and only guard capacity.  LocalStack
+    community has no WAF, so locally no budget is enforced.
+    """
 
     per_minute: int
-    burst: int
 
-    @property
-    def per_second(self) -> float:
-        return round(self.per_minute / 60, 3)
+    def __post_init__(self) -> None:
+        if self.per_minute < WAF_LEAST_RATE_LIMIT:
+            raise ValueError(f"per_minute {self.per_minute}: WAF's least limit is {WAF_LEAST_RATE_LIMIT}")
 
 
 # Reserved concurrency (AWS only), declared only where a function protects a dependency.  A reservation
@@ -38,14 +51,17 @@ class RateLimit:
 # - ONE_AT_A_TIME for the relays and sweeps: a minute's work is one run's, and a second run would
 #   only contend for the same rows.
 # - CONSUMER_CONCURRENCY for every event consumer, and the maximum concurrency of its queue: five
-#   batches of ten at a time keep up with what the gateway's budgets let requests publish (a few
-#   dozen events a second at most), so a queue only grows with a replay or a redrive, and then
-#   drains with five connections rather than hundreds, leaving the account's executions to the API.
+#   batches of ten at a time drain a few hundred events a second, so a queue only grows with a
+#   replay, a redrive or a surge, and then drains with five connections rather than hundreds,
+#   leaving the account's executions to the API.
 # The PostgreSQL functions among them hold 21 connections at most, under 3 % of the proxy's budget:
-# what a backlog or a sweep takes never reaches what the HTTP operations share.  The checkout path
-# declares none: the gateway already admits at most orders' burst (10) plus 50/min over its 25 s
-# timeout, about 31 checkouts at once, each holding at most one orders and one products connection; a
-# reservation would bound nothing more and take as many executions from every other function.
+# what a backlog or a sweep takes never reaches what the HTTP operations share.  HTTP operations,
+# checkout included, declare none.  Per client the WAF budgets bound them; in all, the gateway's
+# capacity guard (stacks/constructs/api.py) would admit more checkouts at once than the proxy lends
+# connections if every one ran to its timeout, and then the proxy's 3 s borrow timeout answers the
+# surplus 503 while the function still has time, rather than Aurora refusing connections.  A
+# reservation small enough to protect the proxy would refuse ordinary peaks with 429s; one large
+# enough for the peaks would protect nothing and take its executions from every other function.
 ONE_AT_A_TIME = 1
 CONSUMER_CONCURRENCY = 5
 # The least an SQS event source's maximum concurrency may be (a consumer reserves at least this).
@@ -173,7 +189,7 @@ class Internal(Named):
 
 @dataclass(frozen=True)
 class Service:
-    """One domain service: its gateway budget, its route prefixes and its operations."""
+    """One domain service: its budget per client, its route prefixes and its operations."""
 
     name: str
     rate_limit: RateLimit | None
