@@ -150,6 +150,23 @@ def test_an_aws_service_or_cache_that_is_down_or_busy_is_a_503_not_a_500(raised)
     assert (r.status_code, r.json()["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
 
 
+@pytest.mark.parametrize("error", ["UniqueViolation", "ConditionalCheckFailedException"])
+def test_a_write_a_constraint_refused_is_a_409_conflict_not_a_500(error):
+    """Two requests raced for the same row or key and this one lost: nothing was written."""
+    import psycopg
+    from botocore.exceptions import ClientError
+
+    raised = (
+        psycopg.errors.UniqueViolation("duplicate key value violates unique constraint")
+        if error == "UniqueViolation"
+        else ClientError({"Error": {"Code": error, "Message": "condition failed"}}, "PutItem")
+    )
+    client = TestClient(build(raises=raised).app, raise_server_exceptions=False)
+    r = client.post("/api/things/t1", json={"name": "x", "quantity": 1})
+    assert (r.status_code, r.json()["code"]) == (409, "CONFLICT")
+    assert "duplicate key" not in r.text
+
+
 def test_an_aws_refusal_of_the_request_itself_stays_a_500():
     from botocore.exceptions import ClientError
 
