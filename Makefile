@@ -28,7 +28,7 @@ SERVICE_STACK := $(if $(SERVICE),Agora-$(shell echo '$(SERVICE)' | sed 's/^./\U&
 help:
 	@echo "make dev          run the whole system locally (LocalStack on the host) and print the API URL"
 	@echo "make dev-down     stop everything 'make dev' started"
-	@echo "make test         the full suite: unit, integration, infra, LocalStack tooling and e2e"
+	@echo "make test         the full suite: lint (ruff, format, mypy, cfn-lint), unit, integration, infra, LocalStack tooling, e2e"
 	@echo "make client-test  the tutorial's own client test (jest + supertest) against the running make dev"
 	@echo "make console      dashboards, alarms, traces, logs and DLQs of the running make dev on http://127.0.0.1:4580"
 	@echo "make redrive      move every DLQ's messages back to their queues (running make dev) and list them"
@@ -42,7 +42,7 @@ help:
 	@echo "make deploy-local deploy to LocalStack started from localstack-compose.yml (Docker); SERVICE=orders too"
 	@echo "make seed         load the catalog and the admin user into the running dev system"
 	@echo "make bench        measure cold-start import time of every function"
-	@echo "make lint         ruff, mypy and cfn-lint"
+	@echo "make lint         ruff (lint, format, complexity), mypy (strict on functions/ and layers/) and cfn-lint"
 	@echo "make clean        remove build output (keeps .local data)"
 
 .venv/.synced: pyproject.toml uv.lock
@@ -61,7 +61,7 @@ dev: deps
 dev-down: deps
 	$(PY) -m tools.dev.stack down
 
-test: deps test-unit test-infra test-localstack test-e2e
+test: deps lint test-unit test-infra test-localstack test-e2e
 
 test-unit: deps
 	$(PYTEST) tests/unit tests/integration
@@ -123,9 +123,10 @@ bench: deps
 lint: deps synth
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy functions layers/shared/python stacks bench tools/dev tools/console tools/chaos tools/load tools/localstack/ctl.py tools/localstack/tests
+	$(PY) -m mypy --strict functions layers/shared/python
+	$(PY) -m mypy stacks bench tools/dev tools/console tools/chaos tools/load tools/localstack/ctl.py tools/localstack/tests
 	@# The LocalStack plugin runs in LocalStack's own venv: check it against the libraries it runs with.
-	python3 tools/localstack/ctl.py install
+	$(PY) tools/localstack/ctl.py install
 	cd tools/localstack/plugin && ../../../.venv/bin/python -m mypy --config-file ../../../pyproject.toml --cache-dir ../../../.mypy_cache/localstack --python-executable ../../../.local/localstack/venv/bin/python .
 	@# W3005: CDK emits DependsOn on a role that a GetAtt already orders; harmless and not ours to change.
 	.venv/bin/cfn-lint --ignore-checks W3005 -- cdk.out/aws/*.template.json cdk.out/localstack/*.template.json

@@ -317,7 +317,8 @@ class PostgresAttempts:
             (user_id, kind, now - window),
         )[0]
         if row["n"] >= limit:
-            return max(row["oldest"] + window - now, timedelta(0))
+            oldest: datetime = row["oldest"]
+            return max(oldest + window - now, timedelta(0))
         self.conn.execute(
             "INSERT INTO payment_attempts (user_id, kind, attempted_at) VALUES (%s, %s, %s)",
             (user_id, kind, now),

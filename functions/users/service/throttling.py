@@ -37,7 +37,7 @@ class Budget:
         """Seconds the next attempt must still wait (0: it may go ahead)."""
         if failures is None or failures.count < self.free:
             return 0
-        delay = min(2 ** min(failures.count - self.free, 32), self.max_delay_s)
+        delay: int = min(2 ** min(failures.count - self.free, 32), self.max_delay_s)
         return max(0, math.ceil(failures.last_at + delay - now))
 
 

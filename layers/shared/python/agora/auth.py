@@ -71,7 +71,7 @@ def require_admin(request: Request) -> Principal:
 
 def current_principal(request: Request) -> Principal:
     """The caller, as verified by the operation's declared authentication."""
-    principal = getattr(request.state, "principal", None)
+    principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthorized("a Bearer access token is required", code="MISSING_TOKEN")
     return principal

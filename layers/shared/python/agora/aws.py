@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, cast
 
 MAX_CLIENTS = 32
 # Services whose calls make no span: the tracing exporter's.
@@ -31,7 +31,7 @@ def _frozen(value: Any) -> Hashable:
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
-    return value
+    return cast(Hashable, value)
 
 
 def client(service: str, **config: Any) -> Any:

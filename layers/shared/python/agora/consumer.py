@@ -132,7 +132,9 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
     module = handle.__module__.split(".")
     name = f"{module[0]}.{module[-1]}"
 
-    @idempotent_function(data_keyword_argument="envelope", config=config, persistence_store=persistence)
+    @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+        data_keyword_argument="envelope", config=config, persistence_store=persistence
+    )
     def handle_once(envelope: dict[str, Any]) -> bool:
         handle(Envelope.model_validate(envelope))
         # The effect is done and Powertools has not yet recorded it: the window a redelivery must cover.
@@ -183,4 +185,5 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
             )
         return dict(response)
 
-    return handler
+    decorated: Callable[[dict[str, Any], Any], dict[str, Any]] = handler  # Powertools' wrappers are untyped
+    return decorated

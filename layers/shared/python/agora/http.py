@@ -378,4 +378,5 @@ class OperationApi:
             )
             return response
 
-        return invoke
+        served: Callable[[dict[str, Any], Any], dict[str, Any]] = invoke  # Powertools' wrappers are untyped
+        return served
