@@ -253,7 +253,7 @@ class Drill:
         report = None
         while time.monotonic() < deadline:
             if not dead_letters(self.sqs) and not consumer_backlog(self.sqs) and not outbox_backlog(self.dbs):
-                report = audit(self.dbs, grace_s=0, delivered_since=self.began)
+                report = audit(self.dbs, grace_s=0, delivered_since=self.began, delivery_grace_s=0)
                 if not report.violations:
                     break
                 report = None
@@ -269,7 +269,7 @@ class Drill:
             outcome.findings.append(
                 f"did not settle within {self.args.settle_s} s (outbox backlog {backlog})"
             )
-            report = audit(self.dbs, grace_s=0, delivered_since=self.began)
+            report = audit(self.dbs, grace_s=0, delivered_since=self.began, delivery_grace_s=0)
         outcome.audit = f"passed ({len(report.checked)} checks)" if not report.violations else "FAILED"
         outcome.findings += report.violations[:5]
 

@@ -181,6 +181,7 @@ def audit(
     reconcile_after_s: int = 120,
     *,
     delivered_since: datetime | None = None,
+    delivery_grace_s: int = 10,
 ) -> Report:
     """``dbs``: service name -> conninfo of its database (see ``databases``)."""
     from payments import audit as payments_audit
@@ -213,7 +214,7 @@ def audit(
             conns = {service: stack.enter_context(connect(dbs[service])) for service in POSTGRES_SERVICES}
             report.check(
                 "every published event applied by each of its consumers",
-                events_delivered(conns, delivered_since, grace_s),
+                events_delivered(conns, delivered_since, delivery_grace_s),
             )
     return report
 
