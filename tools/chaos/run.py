@@ -41,7 +41,7 @@ import requests
 from bench import results_file
 from bench.gateway_latency import stocked_product
 from tools.chaos.faults import FAULTS, STAGE, Fault, System
-from tools.chaos.probe import OPERATIONS, Prober
+from tools.chaos.probe import OPERATIONS, Prober, Window
 from tools.dev import redrive
 from tools.dev.audit import POSTGRES_SERVICES, audit, connect, databases
 from tools.dev.stack import aws_env, boto, running_dev
@@ -212,7 +212,9 @@ class Drill:
             outcome.errors[f"{status} {code}".strip()] += n
             if not fault.admits(status, code):
                 outcome.findings.append(f"load got {status} {code} x {n}")
-        before = prober.between(began, injected).errors()
+        # Answers that came before the fault began (a request in flight as it began may meet it).
+        calm = [s for s in prober.between(began, injected).samples if s.at + s.seconds < injected]
+        before = Window(calm).errors()
         if before:
             outcome.findings.append(f"failures before the fault: {dict(before)}")
         if fault.name in FAIL_FAST and outcome.failure_p90_s > self.args.fail_within_s:
