@@ -291,7 +291,7 @@ def test_an_expression_the_console_cannot_evaluate_is_a_note_not_a_failure():
     )
     plan = metrics.plan_widget(widget, 60, no_metrics)
     assert metrics.assemble(plan, {}, [0, 60]) == []
-    assert plan.notes == ["e1: ANOMALY_DETECTION_BAND() is not supported by the console"]
+    assert plan.notes == ["e1: ANOMALY_DETECTION_BAND() is not supported"]
     broken = metrics.parse_widget(
         {"type": "metric", "properties": {"metrics": [[{"expression": "m1 +", "id": "e1"}]]}}
     )

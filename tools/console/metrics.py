@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.console import expressions
-from tools.console.expressions import ExpressionError, Series
+from tools.console.expressions import ExpressionError, SearchKey, Series
 
 DEFAULT_PERIOD = 300
 SERVED_STATS = ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
@@ -310,7 +310,6 @@ def schema_miss(search: Search, candidates: Iterable[Mapping[str, Any]]) -> str 
 # --- planning and assembling ---------------------------------------------------------------------
 
 
-SearchKey = tuple[str, str, int | None]
 FindMetrics = Callable[[Search], list[dict[str, Any]]]
 
 

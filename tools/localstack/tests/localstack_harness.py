@@ -29,12 +29,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def shared_venvs() -> dict[str, str]:
+    """The venvs of the default state, as ctl.py finds them: ``AGORA_LOCALSTACK_VENV`` (LocalStack and
+    the plugin) and ``AGORA_LAMBDA_VENV`` (the Lambda runtime)."""
+    shared_state = Path(os.environ.get("AGORA_LOCAL_DIR") or REPO_ROOT / ".local").resolve() / "localstack"
+    return {
+        "AGORA_LOCALSTACK_VENV": os.environ.get("AGORA_LOCALSTACK_VENV") or str(shared_state / "venv"),
+        "AGORA_LAMBDA_VENV": os.environ.get("AGORA_LAMBDA_VENV") or str(shared_state / "lambda-python"),
+    }
+
+
 def ctl_env(local_dir: Path, port: int) -> dict[str, str]:
     """A private state dir and port, but the venvs of the default state (installed once)."""
-    shared_state = Path(os.environ.get("AGORA_LOCAL_DIR") or REPO_ROOT / ".local").resolve() / "localstack"
     env = dict(os.environ)
-    env.setdefault("AGORA_LOCALSTACK_VENV", str(shared_state / "venv"))
-    env.setdefault("AGORA_LAMBDA_VENV", str(shared_state / "lambda-python"))
+    env.update(shared_venvs())
     env.update({"AGORA_LOCAL_DIR": str(local_dir), "LOCALSTACK_PORT": str(port)})
     # Alarms and queue depths on a test's time scale (ctl.py's defaults: 10 s and 10 s).
     env.setdefault("AGORA_ALARM_EVALUATION_S", "1")

@@ -1,6 +1,7 @@
 """Metrics and alarms on their own, no LocalStack: the EMF reader, the API Gateway metrics, metric
 math, alarm decisions, the store reader on a database of LocalStack's schema, the sink."""
 
+import ast
 import json
 import math
 import sqlite3
@@ -9,6 +10,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -217,20 +219,23 @@ def test_a_request_that_reached_no_stage_is_not_counted():
 # --- metric math -----------------------------------------------------------------------------------
 
 RANGE = [0, 60, 120]
+PLUGIN = Path(__file__).resolve().parents[1] / "plugin"
+
+
+def evaluate(expression: str, series: dict[str, Any]) -> expressions.Value:
+    """As an alarm evaluates a query: its metrics by id, the alarm's periods as the range."""
+    return expressions.evaluate(expressions.parse(expression), expressions.Context(series, grid=RANGE))
 
 
 def test_arithmetic_between_series_keeps_the_timestamps_both_have():
     errors, requests = {0: 1.0, 60: 4.0}, {60: 8.0, 120: 10.0}
-    assert expressions.evaluate("100 * e / r", {"e": errors, "r": requests}, RANGE) == {60: 50.0}
+    assert evaluate("100 * e / r", {"e": errors, "r": requests}) == {60: 50.0}
 
 
 def test_fill_max_and_a_rate_over_sparse_series():
     variables = {"errors": {60: 2.0}, "requests": {0: 0.0, 60: 4.0}}
-    assert expressions.evaluate("100 * FILL(errors, 0) / MAX([requests, 1])", variables, RANGE) == {
-        0: 0.0,
-        60: 50.0,
-    }
-    assert expressions.evaluate("FILL(a, 0) + FILL(b, 0)", {"a": {0: 1.0}, "b": {120: 2.0}}, RANGE) == {
+    assert evaluate("100 * FILL(errors, 0) / MAX([requests, 1])", variables) == {0: 0.0, 60: 50.0}
+    assert evaluate("FILL(a, 0) + FILL(b, 0)", {"a": {0: 1.0}, "b": {120: 2.0}}) == {
         0: 1.0,
         60: 0.0,
         120: 2.0,
@@ -238,19 +243,57 @@ def test_fill_max_and_a_rate_over_sparse_series():
 
 
 def test_functions_precedence_and_scalars():
-    assert expressions.evaluate("-2 ^ 2 + (1 + 2) * 3 - 4 / 2", {}, RANGE) == 3.0
-    assert expressions.evaluate("MAX(m)", {"m": {0: 1.0, 60: 5.0}}, RANGE) == 5.0
-    assert expressions.evaluate("AVG([m, 3])", {"m": {0: 1.0}}, RANGE) == {0: 2.0}
-    assert expressions.evaluate("ABS(m - 10)", {"m": {0: 4.0}}, RANGE) == {0: 6.0}
-    assert expressions.evaluate("m / 0", {"m": {0: 4.0}}, RANGE) == {}
+    assert evaluate("-2 ^ 2 + (1 + 2) * 3 - 4 / 2", {}) == 3.0
+    assert evaluate("+2 * -3", {}) == -6.0
+    assert evaluate("MAX(m)", {"m": {0: 1.0, 60: 5.0}}) == 5.0
+    assert evaluate("AVG([m, 3])", {"m": {0: 1.0}}) == {0: 2.0}
+    assert evaluate("ABS(m - 10)", {"m": {0: 4.0}}) == {0: 6.0}
+    assert evaluate("ceil(m) + FLOOR(m)", {"m": {0: 1.5}}) == {0: 3.0}
+    assert evaluate("m / 0", {"m": {0: 4.0}}) == {}
+    assert evaluate("(m - 8) ^ 0.5", {"m": {0: 4.0, 60: 12.0}}) == {60: 2.0}  # no real root: no point
+
+
+def test_arithmetic_on_an_array_applies_to_each_member():
+    assert evaluate("[m, 2] * 2", {"m": {0: 1.0}}) == [{0: 2.0}, 4.0]
+    assert evaluate("SUM([m, n] * 10)", {"m": {0: 1.0}, "n": {0: 2.0, 60: 3.0}}) == {0: 30.0, 60: 30.0}
 
 
 @pytest.mark.parametrize(
-    "expression", ["SEARCH('{Agora}', 'Sum', 300)", "m +", "unknown * 2", "IF(m > 1, 1, 0)", "[m] + 1"]
+    "expression",
+    [
+        "SEARCH('{Agora}', 'Sum', 300)",  # alarms give no SEARCH matches
+        "AVG(METRICS())",  # nor METRICS()
+        "m +",
+        "unknown * 2",
+        "IF(m > 1, 1, 0)",
+        "ANOMALY_DETECTION_BAND(m)",
+        "FILL(m, REPEAT)",
+        "MAX([])",
+        "1 / 0",
+        "'m'",
+    ],
 )
 def test_what_is_not_supported_says_so(expression):
     with pytest.raises(expressions.ExpressionError):
-        expressions.evaluate(expression, {"m": {0: 1.0}}, RANGE)
+        evaluate(expression, {"m": {0: 1.0}})
+
+
+STANDARD_LIBRARY = {*sys.stdlib_module_names, "__future__"}
+
+
+def test_the_evaluator_imports_only_the_standard_library():
+    """The console imports it from the repository, in a venv without LocalStack (or anything else)."""
+    package = PLUGIN / "agora_localstack"
+    for path in (package / "__init__.py", package / "metrics" / "__init__.py", Path(expressions.__file__)):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.level == 0 else ["(relative)"]
+            else:
+                continue
+            outside = [n for n in names if n.partition(".")[0] not in STANDARD_LIBRARY]
+            assert not outside, f"{path.name} imports {outside}"
 
 
 # --- alarm decisions -------------------------------------------------------------------------------
@@ -394,6 +437,37 @@ def test_a_sum_of_function_errors_alarms_on_one_function_when_filled():
 
     assert alarms.decide(alarm("f0 + f1"), fetch, NOW).state == "OK"  # a missing term: no value
     assert alarms.decide(alarm("FILL(f0, 0) + FILL(f1, 0)"), fetch, NOW).state == "ALARM"
+
+
+def test_a_math_alarm_may_refer_to_a_later_expression_and_must_return_one_series():
+    def alarm(*queries):
+        metric = {
+            "Id": "m",
+            "MetricStat": {"Metric": {"Namespace": "A", "MetricName": "x"}, "Period": 60, "Stat": "Sum"},
+            "ReturnData": False,
+        }
+        return {
+            "AlarmName": "math",
+            "EvaluationPeriods": 1,
+            "Threshold": 5.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Metrics": [metric, *queries],
+        }
+
+    fetch, _ = fixed({"x": {MINUTE: 3.0}})
+    doubled = alarm(
+        {"Id": "e1", "Expression": "e2 * 2", "ReturnData": True},
+        {"Id": "e2", "Expression": "m", "ReturnData": False},
+    )
+    assert alarms.decide(doubled, fetch, NOW).state == "ALARM"
+    with pytest.raises(alarms.UnsupportedAlarm, match="not an array"):
+        alarms.decide(alarm({"Id": "e", "Expression": "[m] + 1", "ReturnData": True}), fetch, NOW)
+    unused_but_wrong = alarm(
+        {"Id": "e", "Expression": "m", "ReturnData": True},
+        {"Id": "bad", "Expression": "IF(m, 1, 0)", "ReturnData": False},
+    )
+    with pytest.raises(expressions.ExpressionError):
+        alarms.decide(unused_but_wrong, fetch, NOW)
 
 
 def test_unsupported_alarms_say_why():

@@ -90,20 +90,32 @@ def series_of(alarm: Mapping[str, Any], fetch: Fetch, timestamps: Sequence[int],
             **({"Unit": alarm["Unit"]} if alarm.get("Unit") else {}),
         }
         return fetch(metric_stat, start, end, period)
-    values: dict[str, expressions.Value] = {}
+    return math_series(queries, fetch, timestamps, period)
+
+
+def math_series(
+    queries: Sequence[Mapping[str, Any]], fetch: Fetch, timestamps: Sequence[int], period: int
+) -> Series:
+    """The series of a metric math alarm: its ``ReturnData`` query over the others."""
+    start, end = timestamps[0], timestamps[-1] + period
     returned = [q for q in queries if q.get("ReturnData", True)]
     if len(returned) != 1:
         raise UnsupportedAlarm("a metric math alarm must return exactly one of its queries")
-    # Metric queries first, then expressions in the order given (one may use another's id).
-    for query in sorted(queries, key=lambda q: "MetricStat" not in q):
+    metrics: dict[str, Series] = {}
+    nodes: dict[str, expressions.Node] = {}
+    for query in queries:
         if "MetricStat" in query:
             stat = dict(query["MetricStat"])
-            values[query["Id"]] = fetch(stat, start, end, int(stat.get("Period") or period))
+            metrics[query["Id"]] = fetch(stat, start, end, int(stat.get("Period") or period))
         elif "Expression" in query:
-            values[query["Id"]] = expressions.evaluate(query["Expression"], values, timestamps)
+            nodes[query["Id"]] = expressions.parse(query["Expression"])
         else:
             raise UnsupportedAlarm(f"query {query.get('Id')} has neither MetricStat nor Expression")
-    result = values[returned[0]["Id"]]
+    # No SEARCH or METRICS() in alarms: the context gives neither.
+    context = expressions.Context(series=metrics, expressions=nodes, grid=timestamps)
+    for query_id in nodes:  # every expression, so that one that cannot be evaluated says so
+        context.resolve(query_id)
+    result = context.resolve(returned[0]["Id"])
     if isinstance(result, dict):
         return result
     if isinstance(result, list):

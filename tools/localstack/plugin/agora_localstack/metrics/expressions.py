@@ -1,19 +1,28 @@
-"""The part of CloudWatch metric math that alarms use.
+"""CloudWatch metric math: the one evaluator of the plugin's alarms and of the local console.
 
-A time series is a mapping of period start (epoch seconds) to value.  Supported:
+Standard library only, and it must stay so: LocalStack's venv runs it for metric math alarms
+(``alarms``), and the console (``tools.console.expressions``) imports this file from the repository
+in the project's venv, where LocalStack is not installed.
 
-- numbers, metric ids, ``( )``, unary ``-``, ``+ - * /`` and ``^``;
+A time series is a mapping of epoch seconds (a period's start) to value.  Supported:
+
+- numbers, ids, ``( )``, unary ``-`` and ``+``, ``+ - * /`` and ``^`` (``-2 ^ 2`` is -4);
 - between two series, arithmetic yields a value only at the timestamps both have (a missing value
   on either side gives a missing result, which is why sums of sparse metrics use ``FILL``); with a
-  scalar, at every timestamp of the series; a division by zero gives no value;
-- ``FILL(series, number)``: every timestamp of the evaluated range, the number where data is
-  missing;
-- ``MAX``, ``MIN``, ``SUM``, ``AVG`` of one series: a scalar over the series; of an array
-  ``[a, b, ...]``: the series of the function across the members at each timestamp any member has
-  (scalars count at every one of them), e.g. ``MAX([requests, 1])``;
-- ``ABS``, ``CEIL``, ``FLOOR``.
+  number, at every timestamp of the series; with an array, member by member; a point that divides
+  by zero or has no finite value is left out (two numbers that do so are an error);
+- arrays ``[a, b, ...]``;
+- ``MAX``, ``MIN``, ``SUM``, ``AVG`` of one series: a number over the series; of an array: the series
+  of the function across the members at each timestamp any member has (numbers count at every
+  one of them), e.g. ``MAX([requests, 1])``;
+- ``ABS``, ``CEIL``, ``FLOOR``, point by point;
+- ``FILL(series, number)``: every timestamp of the evaluated range (``Context.grid``), the number
+  where the series has no value;
+- ``METRICS()`` and ``SEARCH('query', 'Stat', period)``, only where the caller gives the ids and the
+  matches (``Context.metric_ids``, ``Context.searches``; the console does, alarms do not).
 
-Anything else (``SEARCH``, ``IF``, ``METRICS()``, anomaly bands, …) raises ``ExpressionError``.
+Anything else (``IF``, comparisons, anomaly bands, ``FILL(m, REPEAT)``, …) raises
+:class:`ExpressionError`.
 """
 
 from __future__ import annotations
@@ -22,223 +31,371 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-type Series = dict[int, float]
+type Series = dict[float, float]
 type Value = float | Series | list[Value]
+# SEARCH's arguments: (query, statistic, period or None).
+type SearchKey = tuple[str, str, int | None]
 
-_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
-_AGGREGATES: dict[str, Callable[[list[float]], float]] = {
-    "MAX": max,
-    "MIN": min,
-    "SUM": math.fsum,
-    "AVG": lambda values: math.fsum(values) / len(values),
-}
-_POINTWISE: dict[str, Callable[[float], float]] = {
-    "ABS": abs,
-    "CEIL": lambda v: float(math.ceil(v)),
-    "FLOOR": lambda v: float(math.floor(v)),
-}
-_OPERATORS: dict[str, Callable[[float, float], float]] = {
+
+class ExpressionError(ValueError):
+    """An expression this evaluator cannot parse or compute."""
+
+
+# --- syntax ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    id: str
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Array:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str  # upper case: function names are not case-sensitive
+    args: tuple[Node, ...]
+
+
+Node = Num | Str | Ref | Neg | BinOp | Array | Call
+
+TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<num>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<str>'(?:[^'\\]|\\.)*')
+      | (?P<op>[-+*/^(),\[\]])
+    )""",
+    re.VERBOSE,
+)
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    """(kind, text) pairs; kind is ``num``, ``name``, ``str`` or ``op``."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = TOKEN.match(text, position)
+        if match is None or match.lastgroup is None:
+            raise ExpressionError(f"unexpected {text[position:].strip()[:20]!r} in {text!r}")
+        tokens.append((match.lastgroup, match.group(match.lastgroup)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent: sum := product (('+'|'-') product)*; product := unary (('*'|'/') unary)*;
+    unary := ('-'|'+') unary | atom ('^' unary)?"""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.position = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (value is not None and token[1] != value):
+            raise ExpressionError(f"expected {value or 'more'} in {self.text!r}")
+        self.position += 1
+        return token
+
+    def accept(self, value: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "op" and token[1] == value:
+            self.position += 1
+            return True
+        return False
+
+    def parse(self) -> Node:
+        node = self.sum()
+        if (token := self.peek()) is not None:
+            raise ExpressionError(f"unexpected {token[1]!r} in {self.text!r}")
+        return node
+
+    def sum(self) -> Node:
+        node = self.product()
+        while (token := self.peek()) is not None and token in (("op", "+"), ("op", "-")):
+            self.position += 1
+            node = BinOp(token[1], node, self.product())
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while (token := self.peek()) is not None and token in (("op", "*"), ("op", "/")):
+            self.position += 1
+            node = BinOp(token[1], node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        if self.accept("-"):
+            return Neg(self.unary())
+        if self.accept("+"):
+            return self.unary()
+        node = self.atom()
+        if self.accept("^"):
+            return BinOp("^", node, self.unary())
+        return node
+
+    def atom(self) -> Node:
+        kind, value = self.take()
+        if kind == "num":
+            return Num(float(value))
+        if kind == "str":
+            return Str(value[1:-1].replace("\\'", "'"))
+        if kind == "name":
+            return Call(value.upper(), self.items(")")) if self.accept("(") else Ref(value)
+        if value == "(":
+            node = self.sum()
+            self.take(")")
+            return node
+        if value == "[":
+            return Array(self.items("]"))
+        raise ExpressionError(f"unexpected {value!r} in {self.text!r}")
+
+    def items(self, closing: str) -> tuple[Node, ...]:
+        if self.accept(closing):
+            return ()
+        items = [self.sum()]
+        while self.accept(","):
+            items.append(self.sum())
+        self.take(closing)
+        return tuple(items)
+
+
+def parse(text: str) -> Node:
+    return _Parser(text).parse()
+
+
+def searches_in(node: Node) -> list[SearchKey]:
+    """Every ``SEARCH(query, stat[, period])`` in an expression, as (query, stat, period)."""
+    if isinstance(node, Call):
+        found = [search for arg in node.args for search in searches_in(arg)]
+        if node.name == "SEARCH":
+            found.insert(0, search_arguments(node))
+        return found
+    if isinstance(node, BinOp):
+        return searches_in(node.left) + searches_in(node.right)
+    if isinstance(node, Neg):
+        return searches_in(node.operand)
+    if isinstance(node, Array):
+        return [search for item in node.items for search in searches_in(item)]
+    return []
+
+
+def search_arguments(node: Call) -> SearchKey:
+    args = node.args
+    if len(args) not in (2, 3) or not isinstance(args[0], Str) or not isinstance(args[1], Str):
+        raise ExpressionError("SEARCH takes a query, a statistic and optionally a period")
+    period = args[2] if len(args) == 3 else None
+    if period is not None and not isinstance(period, Num):
+        raise ExpressionError("SEARCH's period must be a number")
+    return args[0].value, args[1].value, int(period.value) if period else None
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What an expression can refer to: series by id, other expressions by id (evaluated on demand,
+    once), the matches of each SEARCH and the ids METRICS() returns (``None``: the function is not
+    available), and the evaluated range's timestamps, which FILL fills."""
+
+    series: Mapping[str, Series]
+    expressions: Mapping[str, Node] = field(default_factory=dict)
+    searches: Mapping[SearchKey, list[Series]] | None = None
+    metric_ids: Sequence[str] | None = None
+    grid: Sequence[float] = ()
+
+    def __post_init__(self) -> None:
+        self._done: dict[str, Value] = {}
+        self._busy: set[str] = set()
+
+    def resolve(self, name: str) -> Value:
+        if name in self.series:
+            return self.series[name]
+        if name in self._done:
+            return self._done[name]
+        if name not in self.expressions:
+            raise ExpressionError(f"unknown id {name!r}")
+        if name in self._busy:
+            raise ExpressionError(f"{name!r} refers to itself")
+        self._busy.add(name)
+        try:
+            self._done[name] = evaluate(self.expressions[name], self)
+        finally:
+            self._busy.discard(name)
+        return self._done[name]
+
+
+BINARY: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
     "/": operator.truediv,
     "^": operator.pow,
 }
+AGGREGATES: dict[str, Callable[[list[float]], float]] = {
+    "SUM": math.fsum,
+    "AVG": lambda values: math.fsum(values) / len(values),
+    "MIN": min,
+    "MAX": max,
+}
+POINTWISE: dict[str, Callable[[float], float]] = {
+    "ABS": abs,
+    "CEIL": lambda v: float(math.ceil(v)),
+    "FLOOR": lambda v: float(math.floor(v)),
+}
 
 
-class ExpressionError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "number", "name", "op"
-    text: str
-
-
-def _tokens(expression: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    position = 0
-    expression = expression.rstrip()
-    while position < len(expression):
-        match = _TOKEN.match(expression, position)
-        if match is None:  # pragma: no cover - the pattern matches any non-blank character
-            raise ExpressionError(f"cannot read {expression[position:]!r}")
-        number, name, op = match.groups()
-        if number is not None:
-            tokens.append(_Token("number", number))
-        elif name is not None:
-            tokens.append(_Token("name", name))
-        else:
-            tokens.append(_Token("op", op))
-        position = match.end()
-    return tokens
-
-
-def evaluate(expression: str, variables: Mapping[str, Value], timestamps: Sequence[int]) -> Value:
-    """The value of ``expression`` with metric ids bound to ``variables``; ``timestamps`` is the
-    evaluated range (what ``FILL`` fills)."""
-    parser = _Parser(_tokens(expression), variables, timestamps)
-    value = parser.expression()
-    if parser.position != len(parser.tokens):
-        raise ExpressionError(f"unexpected {parser.tokens[parser.position].text!r} in {expression!r}")
-    return value
-
-
-class _Parser:
-    def __init__(self, tokens: list[_Token], variables: Mapping[str, Value], timestamps: Sequence[int]):
-        self.tokens = tokens
-        self.position = 0
-        self.variables = variables
-        self.timestamps = timestamps
-
-    def _peek(self) -> _Token | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def _take(self, text: str | None = None) -> _Token:
-        token = self._peek()
-        if token is None or (text is not None and token.text != text):
-            raise ExpressionError(f"expected {text or 'a value'}, found {token.text if token else 'the end'}")
-        self.position += 1
-        return token
-
-    def _at(self, *texts: str) -> bool:
-        token = self._peek()
-        return token is not None and token.kind == "op" and token.text in texts
-
-    def expression(self) -> Value:
-        value = self.term()
-        while self._at("+", "-"):
-            op = self._take().text
-            value = combine(op, value, self.term())
-        return value
-
-    def term(self) -> Value:
-        value = self.unary()
-        while self._at("*", "/"):
-            op = self._take().text
-            value = combine(op, value, self.unary())
-        return value
-
-    def unary(self) -> Value:
-        if self._at("-"):
-            self._take()
-            return combine("*", -1.0, self.unary())
-        if self._at("+"):
-            self._take()
-            return self.unary()
-        value = self.primary()
-        if self._at("^"):
-            self._take()
-            value = combine("^", value, self.unary())
-        return value
-
-    def primary(self) -> Value:
-        token = self._take()
-        if token.kind == "number":
-            return float(token.text)
-        if token.kind == "op" and token.text == "(":
-            value = self.expression()
-            self._take(")")
-            return value
-        if token.kind == "op" and token.text == "[":
-            return self._members("]")
-        if token.kind == "name":
-            if self._at("("):
-                self._take("(")
-                return self.call(token.text, self._members(")"))
-            if token.text not in self.variables:
-                raise ExpressionError(f"unknown metric id {token.text!r}")
-            return self.variables[token.text]
-        raise ExpressionError(f"unexpected {token.text!r}")
-
-    def _members(self, closing: str) -> list[Value]:
-        members: list[Value] = []
-        if self._at(closing):
-            self._take(closing)
-            return members
-        members.append(self.expression())
-        while self._at(","):
-            self._take(",")
-            members.append(self.expression())
-        self._take(closing)
-        return members
-
-    def call(self, name: str, arguments: list[Value]) -> Value:
-        function = name.upper()
-        if function == "FILL":
-            if len(arguments) != 2 or not isinstance(arguments[0], dict) or not _is_scalar(arguments[1]):
-                raise ExpressionError("FILL takes a series and a number")
-            series, fill = arguments[0], float(arguments[1])  # type: ignore[arg-type]
-            return {t: series.get(t, fill) for t in self.timestamps} | series
-        if function in _POINTWISE:
-            if len(arguments) != 1:
-                raise ExpressionError(f"{function} takes one argument")
-            return pointwise(_POINTWISE[function], arguments[0])
-        if function in _AGGREGATES:
-            if len(arguments) != 1:
-                raise ExpressionError(f"{function} takes one series or one array")
-            return aggregate(_AGGREGATES[function], arguments[0])
-        raise ExpressionError(f"{name} is not supported")
-
-
-def _is_scalar(value: Value) -> bool:
-    return isinstance(value, float | int)
+def evaluate(node: Node, context: Context) -> Value:
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Ref):
+        return context.resolve(node.id)
+    if isinstance(node, Neg):
+        return combine("*", -1.0, evaluate(node.operand, context))
+    if isinstance(node, BinOp):
+        return combine(node.op, evaluate(node.left, context), evaluate(node.right, context))
+    if isinstance(node, Array):
+        return [evaluate(item, context) for item in node.items]
+    if isinstance(node, Call):
+        return call(node, context)
+    raise ExpressionError(f"a bare string {node.value!r} is not a value")
 
 
 def _apply(op: str, a: float, b: float) -> float | None:
+    """``a op b``, or None where CloudWatch has no value: a division by zero, an overflow, a
+    result that is not a finite real number (``(-8) ^ 0.5``)."""
     try:
-        result = _OPERATORS[op](a, b)
+        result = BINARY[op](a, b)
     except (ZeroDivisionError, OverflowError):
         return None
-    return result if isinstance(result, float | int) and math.isfinite(result) else None
+    return float(result) if isinstance(result, float | int) and math.isfinite(result) else None
 
 
 def combine(op: str, left: Value, right: Value) -> Value:
-    if isinstance(left, list) or isinstance(right, list):
-        raise ExpressionError("arithmetic on an array: apply MAX, MIN, SUM or AVG to it first")
-    if _is_scalar(left) and _is_scalar(right):
-        result = _apply(op, float(left), float(right))  # type: ignore[arg-type]
-        if result is None:
-            raise ExpressionError("the expression has no value (division by zero)")
-        return result
-    if isinstance(left, dict) and isinstance(right, dict):
-        pairs = {t: (left[t], right[t]) for t in left.keys() & right.keys()}
-    elif isinstance(left, dict):
-        scalar = float(right)  # type: ignore[arg-type]
-        pairs = {t: (v, scalar) for t, v in left.items()}
+    """``left op right`` for numbers and series; an array applies member by member."""
+    if isinstance(left, list):
+        return [combine(op, item, right) for item in left]
+    if isinstance(right, list):
+        return [combine(op, left, item) for item in right]
+    if isinstance(left, dict):
+        if isinstance(right, dict):
+            pairs = {t: (left[t], right[t]) for t in left.keys() & right.keys()}
+        else:
+            pairs = {t: (v, right) for t, v in left.items()}
     elif isinstance(right, dict):
-        scalar = float(left)
-        pairs = {t: (scalar, v) for t, v in right.items()}
-    else:  # pragma: no cover - two scalars are handled above
-        raise ExpressionError("no series")
+        pairs = {t: (left, v) for t, v in right.items()}
+    else:
+        result = _apply(op, left, right)
+        if result is None:
+            raise ExpressionError(f"{left:g} {op} {right:g} has no finite value (division by zero?)")
+        return result
     results = {t: _apply(op, a, b) for t, (a, b) in sorted(pairs.items())}
     return {t: v for t, v in results.items() if v is not None}
 
 
-def pointwise(function: Callable[[float], float], value: Value) -> Value:
-    if isinstance(value, dict):
-        return {t: function(v) for t, v in value.items()}
-    if isinstance(value, list):
-        raise ExpressionError("this function takes a series or a number, not an array")
-    return function(float(value))
+def call(node: Call, context: Context) -> Value:
+    if node.name in ("SEARCH", "METRICS"):
+        return _given(node, context)
+    if node.name not in (*AGGREGATES, *POINTWISE, "FILL"):
+        raise ExpressionError(f"{node.name}() is not supported")
+    args = [evaluate(arg, context) for arg in node.args]
+    if node.name == "FILL":
+        if len(args) != 2 or not isinstance(args[1], float):
+            raise ExpressionError("FILL takes a series and a number")
+        return fill(args[0], args[1], context.grid)
+    if len(args) != 1:
+        raise ExpressionError(f"{node.name} takes one argument")
+    if node.name in AGGREGATES:
+        return aggregate(AGGREGATES[node.name], args[0])
+    return pointwise(POINTWISE[node.name], args[0])
+
+
+def _given(node: Call, context: Context) -> Value:
+    """SEARCH's matches and METRICS()'s series: what the caller gave the context, if anything."""
+    if node.name == "SEARCH" and context.searches is not None:
+        return list(context.searches.get(search_arguments(node), []))
+    if node.name == "METRICS" and context.metric_ids is not None:
+        return [context.resolve(name) for name in context.metric_ids]
+    raise ExpressionError(f"{node.name}() is not supported here")
 
 
 def aggregate(function: Callable[[list[float]], float], value: Value) -> Value:
+    """An aggregate of an array is a series, point by point over the timestamps any member has
+    (numbers count at every one); of a single series it is one number over the range."""
     if isinstance(value, dict):
         if not value:
-            raise ExpressionError("the series has no data")
+            raise ExpressionError("the series has no data to aggregate")
         return function(list(value.values()))
     if not isinstance(value, list):
-        return float(value)
-    members = value
-    if any(isinstance(m, list) for m in members):
-        raise ExpressionError("nested arrays are not supported")
+        return value
+    members = _flatten(value)
     series = [m for m in members if isinstance(m, dict)]
-    scalars = [float(m) for m in members if _is_scalar(m)]  # type: ignore[arg-type]
+    numbers = [m for m in members if isinstance(m, float)]
     if not series:
-        return function(scalars)
+        if not numbers:
+            raise ExpressionError("nothing to aggregate")
+        return function(numbers)
     timestamps = sorted(set().union(*(s.keys() for s in series)))
-    return {t: function([s[t] for s in series if t in s] + scalars) for t in timestamps}
+    return {t: function([s[t] for s in series if t in s] + numbers) for t in timestamps}
+
+
+def _flatten(values: list[Value]) -> list[float | Series]:
+    flat: list[float | Series] = []
+    for value in values:
+        if isinstance(value, list):
+            flat.extend(_flatten(value))
+        else:
+            flat.append(value)
+    return flat
+
+
+def pointwise(function: Callable[[float], float], value: Value) -> Value:
+    if isinstance(value, list):
+        return [pointwise(function, item) for item in value]
+    if isinstance(value, dict):
+        return {t: function(v) for t, v in value.items()}
+    return function(value)
+
+
+def fill(value: Value, filler: float, timestamps: Sequence[float] = ()) -> Value:
+    """FILL(series, n): the series, with ``n`` at each timestamp of the range where it has none."""
+    if isinstance(value, list):
+        return [fill(item, filler, timestamps) for item in value]
+    if isinstance(value, dict):
+        return {t: value.get(t, filler) for t in sorted(set(value) | set(timestamps))}
+    return value
