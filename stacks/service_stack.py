@@ -158,12 +158,11 @@ class ServiceStack(cdk.Stack):
             cdk.CfnOutput(self, "UsersTableName", value=self.users_table.table_name)
 
     def _own_data(self) -> None:
-        """What the service alone keeps: the users table, the payment provider's secrets."""
+        """What the service alone keeps: the users table, the secrets it declares."""
         if self.service.uses_dynamodb:
             self.users_table = data.users_table(self, self.config)
-        if self.service.name == "payments":
-            self.secrets["WebhookSecretArn"] = data.webhook_secret(self)
-            self.secrets["RequestHashKeyArn"] = data.request_hash_key(self)
+        for secret in self.service.secrets:
+            self.secrets[secret.output] = data.own_secret(self, secret)
 
     def _secret(self, key: str) -> secretsmanager.ISecret:
         """A platform secret, by the ARN the platform published under ``key``."""
@@ -196,9 +195,8 @@ class ServiceStack(cdk.Stack):
             env["AGORA_USERS_TABLE"] = self.users_table.table_name
         if service.name == "users":
             env["AGORA_JWT_SIGNING_KEY_ARN"] = platform["signing-keys-arn"]
-        if service.name == "payments":
-            env["AGORA_WEBHOOK_SECRET_ARN"] = self.secrets["WebhookSecretArn"].secret_arn
-            env["AGORA_REQUEST_HASH_KEY_ARN"] = self.secrets["RequestHashKeyArn"].secret_arn
+        for secret in service.secrets:
+            env[secret.variable] = self.secrets[secret.output].secret_arn
         return env
 
     def _own_environment(self) -> dict[str, dict[str, str]]:

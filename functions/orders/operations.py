@@ -3,24 +3,16 @@
 from agora.operations import (
     CONSUMER_CONCURRENCY,
     ONE_AT_A_TIME,
-    Auth,
-    Consumer,
-    Internal,
-    Operation,
+    Handlers,
     RateLimit,
     Service,
     health,
     readiness,
 )
 
-H = "orders.handlers"
-
-
-def op(op_id: str, method: str, path: str, description: str, timeout_s: int = 10) -> Operation:
-    handler = f"{H}.{op_id}.handler"
-    return Operation(
-        "orders", op_id, method, path, handler, Auth.USER, timeout_s=timeout_s, description=description
-    )
+# Every operation is behind a user's token.
+ORDERS = Handlers("orders")
+op, consumer, internal = ORDERS.op, ORDERS.consumer, ORDERS.internal
 
 
 SERVICE = Service(
@@ -39,46 +31,30 @@ SERVICE = Service(
         op("cancel_order", "POST", "/api/orders/{id}/cancel", "Cancel an order", timeout_s=25),
     ),
     consumers=(
-        Consumer(
-            "orders",
+        consumer(
             "payment_events",
-            f"{H}.payment_events.handler",
-            event_types=("payment.completed", "payment.failed", "payment.refunded"),
-            description="Follow the payment status of orders",
+            ("payment.completed", "payment.failed", "payment.refunded"),
+            "Follow the payment status of orders",
             reserved_concurrency=CONSUMER_CONCURRENCY,
         ),
     ),
     internal=(
         readiness("orders"),
-        Internal(
-            "orders",
-            "payable_order",
-            f"{H}.payable_order.handler",
-            callers=("payments",),
-            description="What a payment for an order must match",
-        ),
-        Internal(
-            "orders",
+        internal("payable_order", "What a payment for an order must match", callers=("payments",)),
+        internal(
             "apply_payment_event",
-            f"{H}.apply_payment_event.handler",
+            "A payment event delivered right after its commit (read-your-writes)",
             callers=("payments",),
-            description="A payment event delivered right after its commit (read-your-writes)",
         ),
-        Internal(
-            "orders",
-            "order_states",
-            f"{H}.order_states.handler",
-            callers=("products",),
-            description="The states of a batch of orders (the reservation sweep)",
+        internal(
+            "order_states", "The states of a batch of orders (the reservation sweep)", callers=("products",)
         ),
-        Internal(
-            "orders",
+        internal(
             "sweep",
-            f"{H}.sweep.handler",
+            "Fail abandoned checkouts, cancel unpaid orders",
             memory_mb=256,
             timeout_s=60,
             schedule_minutes=1,
-            description="Fail abandoned checkouts, cancel unpaid orders",
             reserved_concurrency=ONE_AT_A_TIME,
         ),
     ),

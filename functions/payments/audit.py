@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agora.db import fetch_tuples
 from payments.settings import payments_settings
 
 if TYPE_CHECKING:
@@ -76,33 +77,29 @@ FROM payments GROUP BY order_id
 """
 
 
-def _rows(conn: Connection[Any], query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    return list(conn.execute(query, params).fetchall())
-
-
 def violations(conn: Connection[Any], reconcile_after_s: int | None = None) -> list[str]:
     """Every broken invariant, one sentence each; empty when the money adds up."""
     bound = payments_settings().payment_reconcile_after_s if reconcile_after_s is None else reconcile_after_s
     found = [
         f"payment {pid} of {amount}: refunded {refunded} and reserved {pending}, "
         f"but its refunds succeeded for {succeeded} and are requested for {requested}"
-        for pid, amount, refunded, pending, succeeded, requested in _rows(conn, REFUND_SUMS)
+        for pid, amount, refunded, pending, succeeded, requested in fetch_tuples(conn, REFUND_SUMS)
     ]
     found += [
         f"payment {pid} is {status} with {refunded} of {amount} refunded"
-        for pid, status, amount, refunded in _rows(conn, STATUS_AGAINST_REFUNDS)
+        for pid, status, amount, refunded in fetch_tuples(conn, STATUS_AGAINST_REFUNDS)
     ]
     found += [
         f"refund {rid} of payment {pid} is requested since {at.isoformat()}, past twice the sweep's bound"
-        for rid, pid, at in _rows(conn, REQUESTED_TOO_LONG, (2 * bound,))
+        for rid, pid, at in fetch_tuples(conn, REQUESTED_TOO_LONG, (2 * bound,))
     ]
     found += [
         f"payment {pid} is creating since {at.isoformat()}, past twice the sweep's bound"
-        for pid, at in _rows(conn, CREATING_TOO_LONG, (2 * bound,))
+        for pid, at in fetch_tuples(conn, CREATING_TOO_LONG, (2 * bound,))
     ]
     found += [
         f"payment {pid} is {status} and keeps {kept} for cancelled order {order_id}"
-        for pid, order_id, status, kept in _rows(conn, KEPT_FOR_CANCELLED_ORDERS, (bound, bound))
+        for pid, order_id, status, kept in fetch_tuples(conn, KEPT_FOR_CANCELLED_ORDERS, (bound, bound))
     ]
     return found
 
@@ -113,4 +110,7 @@ def order_payment_totals(conn: Connection[Any]) -> dict[str, tuple[Decimal, Deci
     An order's ``payment_status`` should read: ``completed`` when paid > 0 and nothing went back,
     ``partially_refunded`` when 0 < refunded < paid, ``refunded`` when refunded = paid > 0.
     """
-    return {order_id: (Decimal(paid), Decimal(refunded)) for order_id, paid, refunded in _rows(conn, TOTALS)}
+    return {
+        order_id: (Decimal(paid), Decimal(refunded))
+        for order_id, paid, refunded in fetch_tuples(conn, TOTALS)
+    }

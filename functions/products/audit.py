@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agora.db import fetch_tuples
 from products.settings import products_settings
 
 if TYPE_CHECKING:
@@ -78,36 +79,34 @@ ORDER BY h.order_id
 """
 
 
-def _rows(conn: Connection[Any], query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    return list(conn.execute(query, params).fetchall())
-
-
 def violations(conn: Connection[Any], hold_s: int | None = None) -> list[str]:
     """Every broken invariant, one sentence each; empty when the stock is consistent."""
     hold = products_settings().reservation_hold_s if hold_s is None else hold_s
     found = [
         f"product {pid}: stock {stock} but its ledger sums to {ledger}"
-        for pid, stock, ledger in _rows(conn, STOCK_IS_ITS_LEDGER)
+        for pid, stock, ledger in fetch_tuples(conn, STOCK_IS_ITS_LEDGER)
     ]
     found += [
         f"product {pid}: stock {stock} + held {held} but initial and adjustments sum to {supply}"
-        for pid, stock, held, supply in _rows(conn, STOCK_PLUS_HELD_IS_SUPPLY)
+        for pid, stock, held, supply in fetch_tuples(conn, STOCK_PLUS_HELD_IS_SUPPLY)
     ]
     found += [
         f"reservation line of order {order_id}, product {pid}, has no header"
-        for order_id, pid in _rows(conn, LINES_WITHOUT_HEADER)
+        for order_id, pid in fetch_tuples(conn, LINES_WITHOUT_HEADER)
     ]
     found += [
         f"reservation of order {order_id} is held since {created_at.isoformat()}, past twice the hold time"
-        for order_id, created_at in _rows(conn, HELD_TOO_LONG, (2 * hold,))
+        for order_id, created_at in fetch_tuples(conn, HELD_TOO_LONG, (2 * hold,))
     ]
     found += [
         f"reservation of order {order_id} is {state} with {lines} units but the ledger took {taken}"
-        for order_id, state, lines, taken in _rows(conn, LEDGER_MATCHES_STATE)
+        for order_id, state, lines, taken in fetch_tuples(conn, LEDGER_MATCHES_STATE)
     ]
     return found
 
 
 def reservation_states(conn: Connection[Any]) -> dict[str, str]:
     """Every order the products service knows of, and the state of its reservation."""
-    return {order_id: state for order_id, state in _rows(conn, "SELECT order_id, state FROM reservations")}
+    return {
+        order_id: state for order_id, state in fetch_tuples(conn, "SELECT order_id, state FROM reservations")
+    }

@@ -1,40 +1,9 @@
 """The users service's operations (seed: user-service; Kong budget 100/min, 1000/h)."""
 
-from agora.operations import (
-    ONE_AT_A_TIME,
-    Auth,
-    Internal,
-    Operation,
-    RateLimit,
-    Service,
-    health,
-    readiness,
-)
+from agora.operations import ONE_AT_A_TIME, Auth, Handlers, RateLimit, Service, health, readiness
 
-H = "users.handlers"
-
-
-def op(
-    op_id: str,
-    method: str,
-    path: str,
-    auth: Auth,
-    description: str,
-    memory_mb: int = 512,
-    fail_closed: bool | None = None,
-) -> Operation:
-    handler = f"{H}.{op_id}.handler"
-    return Operation(
-        "users",
-        op_id,
-        method,
-        path,
-        handler,
-        auth,
-        memory_mb=memory_mb,
-        description=description,
-        fail_closed=fail_closed,
-    )
+USERS = Handlers("users")
+op, internal = USERS.op, USERS.internal
 
 
 SERVICE = Service(
@@ -45,45 +14,42 @@ SERVICE = Service(
     operations=(
         health("users"),
         # bcrypt at cost 12 takes ~250 ms of one vCPU: these get more memory (and so more CPU).
-        op("register", "POST", "/api/auth/register", Auth.PUBLIC, "Create an account", memory_mb=1024),
-        op("login", "POST", "/api/auth/login", Auth.PUBLIC, "Sign in", memory_mb=1024),
-        op("refresh", "POST", "/api/auth/refresh", Auth.PUBLIC, "Rotate a refresh token"),
+        op("register", "POST", "/api/auth/register", "Create an account", auth=Auth.PUBLIC, memory_mb=1024),
+        op("login", "POST", "/api/auth/login", "Sign in", auth=Auth.PUBLIC, memory_mb=1024),
+        op("refresh", "POST", "/api/auth/refresh", "Rotate a refresh token", auth=Auth.PUBLIC),
         op(
             "jwks",
             "GET",
             "/api/auth/.well-known/jwks.json",
-            Auth.PUBLIC,
             "The public keys that verify access tokens (JWKS)",
+            auth=Auth.PUBLIC,
             memory_mb=256,
         ),
         # Logging out must work with Redis down: the session is revoked in DynamoDB all the same.
-        op("logout", "POST", "/api/auth/logout", Auth.USER, "End the session", fail_closed=False),
-        op("me", "GET", "/api/users/me", Auth.USER, "The caller's profile"),
-        op("get_user", "GET", "/api/users/{id}", Auth.USER, "A profile (self or admin)"),
-        op("update_user", "PUT", "/api/users/{id}", Auth.USER, "Change a profile (self or admin)"),
-        op("delete_user", "DELETE", "/api/users/{id}", Auth.USER, "Delete an account (self or admin)"),
-        op("list_users", "GET", "/api/users", Auth.ADMIN, "All users, paginated (admin)"),
+        op("logout", "POST", "/api/auth/logout", "End the session", fail_closed=False),
+        op("me", "GET", "/api/users/me", "The caller's profile"),
+        op("get_user", "GET", "/api/users/{id}", "A profile (self or admin)"),
+        op("update_user", "PUT", "/api/users/{id}", "Change a profile (self or admin)"),
+        op("delete_user", "DELETE", "/api/users/{id}", "Delete an account (self or admin)"),
+        op("list_users", "GET", "/api/users", "All users, paginated (admin)", auth=Auth.ADMIN),
     ),
     internal=(
         readiness("users"),
-        Internal(
-            "users",
+        internal(
             "outbox_relay",
-            f"{H}.relay_outbox.handler",
+            "Publish user events a crash left in the outbox",
+            module="relay_outbox",
             memory_mb=256,
             timeout_s=60,
             schedule_minutes=1,
-            description="Publish user events a crash left in the outbox",
             reserved_concurrency=ONE_AT_A_TIME,
         ),
         # No service may call it: the stack runs it on deploy, operators to rotate (README, Users).
-        Internal(
-            "users",
+        internal(
             "signing_keys",
-            f"{H}.signing_keys.handler",
+            "Create, rotate and retire the access-token signing keys",
             memory_mb=256,
             timeout_s=30,
-            description="Create, rotate and retire the access-token signing keys",
         ),
     ),
 )

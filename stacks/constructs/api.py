@@ -31,6 +31,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from agora.errors import PROBLEM_BASE
 from agora.operations import SERVICE_NAMES, Operation, RateLimit, Service, load_all
 from stacks import names
 from stacks.config import LOCALSTACK_API_ID, DeployConfig
@@ -315,7 +316,7 @@ class PlatformApi(Construct):
     def _limit_per_client(self, stage: str, services: tuple[Service, ...]) -> wafv2.CfnWebACL:
         """A regional web ACL whose rate-based rules block a client IP past a budget, answering 429."""
         body = {
-            "type": "https://agora.dev/problems/rate-limited",
+            "type": PROBLEM_BASE + "rate-limited",
             "title": "Too many requests",
             "status": 429,
             "code": "RATE_LIMITED",
@@ -362,7 +363,7 @@ class PlatformApi(Construct):
         self, response_type: apigw.ResponseType, status: int | None, code: str, title: str
     ) -> None:
         body: dict[str, object] = {
-            "type": "https://agora.dev/problems/" + code.lower().replace("_", "-"),
+            "type": PROBLEM_BASE + code.lower().replace("_", "-"),
             "title": title,
             "code": code,
             "detail": "$context.error.messageString",

@@ -1,7 +1,7 @@
 """Data stores: DynamoDB tables, PostgreSQL, Redis and the secrets that reach them.
 
 The platform stack holds what services share (``PlatformData``); a service's own table or secrets
-are made in its stack by the functions below it (``users_table``, ``webhook_secret``, ...).
+are made in its stack by the functions below it (``users_table``, ``own_secret``, ...).
 
 AWS: Aurora Serverless v2 (PostgreSQL) and ElastiCache Serverless (Redis) in a VPC.
 LocalStack community has neither, so their endpoints come from context; the
@@ -32,6 +32,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from agora.operations import OwnSecret
 from stacks.config import DeployConfig
 
 REDIS_PORT = 6379
@@ -238,24 +239,14 @@ def users_table(scope: Construct, config: DeployConfig) -> dynamodb.Table:
     return table
 
 
-def webhook_secret(scope: Construct) -> secretsmanager.Secret:
+def own_secret(scope: Construct, secret: OwnSecret) -> secretsmanager.Secret:
+    """A secret a service declares (``agora.operations.OwnSecret``), generated at deploy time."""
     return secretsmanager.Secret(
         scope,
-        "WebhookSigningSecret",
-        description="HMAC secret that signs payment provider webhooks (set it to the provider's)",
+        secret.id,
+        description=secret.description,
         generate_secret_string=secretsmanager.SecretStringGenerator(
-            password_length=48, exclude_punctuation=True
-        ),
-    )
-
-
-def request_hash_key(scope: Construct) -> secretsmanager.Secret:
-    return secretsmanager.Secret(
-        scope,
-        "RequestHashKey",
-        description="HMAC key for Idempotency-Key body checks of money requests (payments)",
-        generate_secret_string=secretsmanager.SecretStringGenerator(
-            password_length=64, exclude_punctuation=True
+            password_length=secret.length, exclude_punctuation=True
         ),
     )
 

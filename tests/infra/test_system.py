@@ -323,3 +323,17 @@ def test_only_postgres_services_get_a_database_secret(synth: Synthesis, services
             continue
         variables = fn.props["Environment"]["Variables"]
         assert ("AGORA_DATABASE_SECRET_ARN" in variables) == uses_postgres[service], fn.props["FunctionName"]
+
+
+def test_a_declared_secret_is_made_in_its_services_stack_and_given_to_its_functions_alone(
+    synth: Synthesis, services
+):
+    declared = [(service, secret) for service in services for secret in service.secrets]
+    assert declared, "payments declares its webhook and request-hash secrets"
+    for service, secret in declared:
+        made = [s for s in synth.resources("AWS::SecretsManager::Secret") if s.id.startswith(secret.id)]
+        assert [s.stack for s in made] == [names.service_stack(service.name)], secret.id
+        for function in synth.functions().values():
+            variables = function.props.get("Environment", {}).get("Variables", {})
+            ours = synth.service_of(function.stack) == service.name
+            assert (secret.variable in variables) == ours, (function.id, secret.variable)

@@ -22,7 +22,7 @@ from users.adapters.tables import UserItem
 @pytest.fixture
 def account(users_ctx, monkeypatch):  # noqa: F811
     keys = KeySet.from_jwks(users_ctx.ring.public_set())
-    monkeypatch.setattr(wiring, "_context", users_ctx)
+    monkeypatch.setattr(wiring.context, "current", users_ctx)
     monkeypatch.setattr(auth, "public_keys", lambda: keys)
     monkeypatch.setattr(importlib.import_module("users.handlers.jwks"), "public_keys", lambda: keys)
     body = {"email": "fuzz@example.com", "password": "fuzz password 1", "firstName": "F", "lastName": "Z"}

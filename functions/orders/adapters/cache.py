@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from agora.cache import Cache, JsonCache
+
 TTL_S = 3600
 PREFIX = "agora:orders:v1:"
 
 
 class RedisOrderViews:
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.views = JsonCache(PREFIX, TTL_S, cache)
 
     def get(self, order_id: str) -> dict[str, Any] | None:
-        value = self.cache.get_json(PREFIX + order_id.lower())
-        return value if isinstance(value, dict) else None
+        return self.views.get(order_id.lower())
 
     def put(self, view: dict[str, Any]) -> None:
-        self.cache.set_json(PREFIX + str(view["id"]).lower(), view, TTL_S)
+        self.views.put(str(view["id"]).lower(), view)
 
     def forget(self, order_id: str) -> None:
-        self.cache.delete(PREFIX + order_id.lower())
+        self.views.forget(order_id.lower())

@@ -11,7 +11,8 @@ from typing import Any
 from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 
-from agora.db import fetch_all
+from agora import db
+from agora.db import Row, fetch_all, fetch_one
 from orders.domain.orders import (
     VISIBLE,
     Order,
@@ -23,7 +24,6 @@ from orders.domain.orders import (
     Totals,
 )
 
-Row = dict[str, Any]
 ORDER_COLUMNS = (
     "id, order_number, user_id, status, payment_status, subtotal, tax_amount, shipping_amount, "
     "discount_amount, total_amount, customer_info, shipping_address, billing_address, notes, metadata, "
@@ -164,23 +164,21 @@ class PostgresOrders:
         return [_order(r, items[r["id"]], payments[r["id"]]) for r in rows]
 
     def _select(self, where: str, params: Sequence[Any], tail: str = "") -> list[Order]:
-        query = f"SELECT {ORDER_COLUMNS} FROM orders WHERE {where} {tail}"  # noqa: S608
-        return self._load(self._rows(query, params))
+        return self._load(self._rows(db.select(ORDER_COLUMNS, "orders", where, tail), params))
+
+    def _one(self, where: str, params: Sequence[Any], tail: str = "") -> Order | None:
+        row = fetch_one(self.conn, db.select(ORDER_COLUMNS, "orders", where, tail), params)
+        return self._load([row])[0] if row else None
 
     def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:
-        found = self._select("id = %s", (order_id,), "FOR UPDATE" if lock else "")
-        return found[0] if found else None
+        return self._one("id = %s", (order_id,), "FOR UPDATE" if lock else "")
 
     def by_key(self, user_id: str, key: str) -> Order | None:
-        found = self._select("user_id = %s AND idempotency_key = %s", (user_id, key))
-        return found[0] if found else None
+        return self._one("user_id = %s AND idempotency_key = %s", (user_id, key))
 
     def add(self, order: Order) -> bool:
         columns = _columns(order)
-        query = sql.SQL("INSERT INTO orders ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-            sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-        )
+        query = db.insert("orders", columns, "ON CONFLICT DO NOTHING RETURNING id")
         if not self._rows(query, [_value(n, v) for n, v in columns.items()]):
             return False
         self._add_items(order.id, order.items)
@@ -207,13 +205,10 @@ class PostgresOrders:
             )
 
     def save(self, before: Order, after: Order) -> None:
-        old, new = _columns(before), _columns(after)
-        changed = {n: new[n] for n in MUTABLE if new[n] != old[n]}
+        changed = db.changed(_columns(before), _columns(after), MUTABLE)
         if changed:
-            assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in changed)
             self.conn.execute(
-                sql.SQL("UPDATE orders SET {} WHERE id = %s").format(assignments),
-                [*(_value(n, v) for n, v in changed.items()), after.id],
+                db.update("orders", changed, ("id",)), [*(_value(n, v) for n, v in changed.items()), after.id]
             )
         if after.items != before.items:
             self.conn.execute("DELETE FROM order_items WHERE order_id = %s", (after.id,))

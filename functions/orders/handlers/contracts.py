@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agora.contracts import omittable, refuse_cleared
 
 OrderId = Annotated[str, Path(alias="id", max_length=64)]
 # An empty key is refused: it would be stored as a key that no retry can name.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 Line = Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -3,9 +3,10 @@
 from typing import Any
 
 from agora.auth import Caller
+from agora.headers import IdempotencyKey
 from agora.http import OperationApi
 from orders.adapters.wiring import context
-from orders.handlers.contracts import CreateOrder, IdempotencyKey
+from orders.handlers.contracts import CreateOrder
 from orders.handlers.responses import Order
 from orders.service import checkout
 

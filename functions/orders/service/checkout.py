@@ -20,13 +20,12 @@ What a failure at each step leaves, and who finishes it:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
 from typing import Any
 
-from agora.errors import AgoraError, Conflict, Forbidden, UnprocessableEntity
+from agora import idempotency
+from agora.errors import AgoraError, Conflict, Forbidden
 from agora.events import Envelope
 from agora.faults import fault_point
 from agora.identity import Principal
@@ -45,10 +44,6 @@ from orders.service import views
 from orders.service.context import OrdersContext
 
 KEYED_ORDERS = uuid.UUID("5d3c6a1e-8f7b-4c55-9a2e-0b6c1f0e4a77")
-
-
-def request_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class CheckoutAbandoned(Conflict):
@@ -110,16 +105,13 @@ def place_order(
     user_id = request.get("user_id") or caller.user_id
     if user_id != caller.user_id and not caller.is_admin:
         raise Forbidden("orders can only be placed for yourself", code="NOT_YOUR_ACCOUNT")
-    digest = request_hash({**request, "user_id": user_id})
-    order_id = uuid.uuid5(KEYED_ORDERS, f"{user_id}\n{idempotency_key}") if idempotency_key else uuid.uuid4()
+    digest = idempotency.digest({**request, "user_id": user_id})
+    order_id = idempotency.keyed_id(KEYED_ORDERS, idempotency_key, user_id)
     intent = _intent(ctx, order_id, user_id, request, idempotency_key, digest)
     check_size(intent.requested, ctx.limits)
 
     order = _record_intent(ctx, intent)
-    if order.request_hash != digest:
-        raise UnprocessableEntity(
-            "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
-        )
+    idempotency.ensure_same_request(order.request_hash, digest)
     if order.status is Status.FAILED:
         raise _abandoned()
     if order.status is not Status.RESERVING:

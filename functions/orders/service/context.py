@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from agora import clock as utc
 from orders.domain.orders import Limits
 from orders.service.ports import OrderViews, Products, UnitOfWork
 
@@ -20,4 +21,4 @@ class OrdersContext:
     abandon_after: timedelta = timedelta(seconds=120)
     # A pending order with no payment after this is cancelled and its stock given back.
     payment_timeout: timedelta = timedelta(minutes=30)
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    now: Callable[[], datetime] = utc.now

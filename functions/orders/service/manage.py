@@ -8,7 +8,6 @@ if that call fails, the event still does it.  No row lock is held across a call.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,6 +19,7 @@ from agora.errors import AgoraError, NotFound, UnprocessableEntity
 from agora.events import Envelope
 from agora.identity import Principal
 from agora.observability import logger
+from agora.paging import Page
 from orders.domain.orders import (
     Order,
     OrderPayment,
@@ -73,17 +73,10 @@ def list_orders(
     ctx: OrdersContext, caller: Principal, page: int, per_page: int, status: str | None
 ) -> dict[str, Any]:
     owner = None if caller.is_admin else caller.user_id
+    asked = Page(page, per_page, first=1)  # the seed's FastAPI service counts pages from 1
     with ctx.unit_of_work() as uow:
-        found, total = uow.orders.page(
-            owner, Status(status) if status else None, (page - 1) * per_page, per_page
-        )
-    return {
-        "orders": [views.order(o) for o in found],
-        "total": total,
-        "page": page,
-        "pages": math.ceil(total / per_page) if total else 0,
-        "per_page": per_page,
-    }
+        found, total = uow.orders.page(owner, Status(status) if status else None, asked.offset, asked.size)
+    return asked.answer("orders", [views.order(o) for o in found], total, size_key="per_page")
 
 
 def update_order(

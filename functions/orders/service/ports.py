@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
-from agora.events import Envelope
+from agora.ports import Transaction
 from orders.domain.orders import Order, ReservedLine, Status
 
 
@@ -40,18 +39,9 @@ class Orders(Protocol):
     def states(self, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Status]: ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     @property
     def orders(self) -> Orders: ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-    def emit(self, *events: Envelope) -> None: ...
-    def claim(self, consumer: str, envelope: Envelope) -> bool:
-        """True the first time ``consumer`` applies this event (the claim commits with the effect)."""
-        ...
 
 
 class Products(Protocol):

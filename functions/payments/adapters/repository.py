@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from psycopg import Connection, errors, sql
+from psycopg import Connection, errors
 from psycopg.types.json import Jsonb
 
-from agora.db import fetch_all
+from agora import db
+from agora.db import Row, fetch_all, fetch_one
 from payments.domain.payments import Payment, Refund, RefundOrigin, RefundState, Status
 
-Row = dict[str, Any]
 PAYMENT_COLUMNS = (
     "id, order_id, user_id, amount, currency, status, method, provider, provider_transaction_id, "
     "client_reference, description, failure_reason, metadata, refunded_amount, refund_pending, "
@@ -154,29 +154,17 @@ def _refund(row: Row) -> Refund:
     )
 
 
-def _insert(table: str, columns: Row, tail: str = "") -> sql.Composed:
-    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) " + tail).format(  # noqa: S608 - constants only
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-    )
-
-
-def _assignments(changed: Row) -> sql.Composable:
-    return sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in changed)
-
-
 class PostgresPayments:
     def __init__(self, conn: Connection[Any]) -> None:
         self.conn = conn
 
     def _select(self, where: str, params: Sequence[Any], tail: str = "") -> list[Payment]:
-        query = f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE {where} {tail}"  # noqa: S608 - constants only
+        query = db.select(PAYMENT_COLUMNS, "payments", where, tail)
         return [_payment(r) for r in fetch_all(self.conn, query, params)]
 
     def _one(self, where: str, params: Sequence[Any], tail: str = "") -> Payment | None:
-        found = self._select(where, params, tail)
-        return found[0] if found else None
+        row = fetch_one(self.conn, db.select(PAYMENT_COLUMNS, "payments", where, tail), params)
+        return _payment(row) if row else None
 
     def get(self, payment_id: uuid.UUID, *, lock: bool = False) -> Payment | None:
         return self._one("id = %s", (payment_id,), "FOR UPDATE" if lock else "")
@@ -194,15 +182,14 @@ class PostgresPayments:
     def add(self, payment: Payment) -> bool:
         columns = _payment_columns(payment)
         # No conflict target: the primary key and the one-live-payment-per-order index both count.
-        query = _insert("payments", columns, "ON CONFLICT DO NOTHING RETURNING id")
+        query = db.insert("payments", columns, "ON CONFLICT DO NOTHING RETURNING id")
         return bool(fetch_all(self.conn, query, list(columns.values())))
 
     def save(self, before: Payment, after: Payment) -> None:
-        old, new = _payment_columns(before), _payment_columns(after)
-        changed = {n: new[n] for n in PAYMENT_MUTABLE if new[n] != old[n]}
+        changed = db.changed(_payment_columns(before), _payment_columns(after), PAYMENT_MUTABLE)
         if not changed:
             return
-        query = sql.SQL("UPDATE payments SET {} WHERE id = %s AND version = %s").format(_assignments(changed))
+        query = db.update("payments", changed, ("id", "version"))
         try:
             cursor = self.conn.execute(query, [*changed.values(), after.id, before.version])
         except errors.UniqueViolation as exc:
@@ -235,24 +222,21 @@ class PostgresRefunds:
         self.conn = conn
 
     def _select(self, where: str, params: Sequence[Any], tail: str = "") -> list[Refund]:
-        query = f"SELECT {REFUND_COLUMNS} FROM refunds WHERE {where} {tail}"  # noqa: S608 - constants only
+        query = db.select(REFUND_COLUMNS, "refunds", where, tail)
         return [_refund(r) for r in fetch_all(self.conn, query, params)]
 
     def get(self, refund_id: uuid.UUID) -> Refund | None:
-        found = self._select("id = %s", (refund_id,))
-        return found[0] if found else None
+        row = fetch_one(self.conn, db.select(REFUND_COLUMNS, "refunds", "id = %s"), (refund_id,))
+        return _refund(row) if row else None
 
     def add(self, refund: Refund) -> None:
         columns = _refund_columns(refund)
-        self.conn.execute(_insert("refunds", columns), list(columns.values()))
+        self.conn.execute(db.insert("refunds", columns), list(columns.values()))
 
     def save(self, before: Refund, after: Refund) -> None:
-        old, new = _refund_columns(before), _refund_columns(after)
-        changed = {n: new[n] for n in REFUND_MUTABLE if new[n] != old[n]}
+        changed = db.changed(_refund_columns(before), _refund_columns(after), REFUND_MUTABLE)
         if changed:
-            query = sql.SQL("UPDATE refunds SET {} WHERE id = %s AND state = %s").format(
-                _assignments(changed)
-            )
+            query = db.update("refunds", changed, ("id", "state"))
             cursor = self.conn.execute(query, [*changed.values(), after.id, before.state.value])
             if cursor.rowcount != 1:
                 raise StaleWrite(f"refund {after.id} is no longer {before.state}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 PaymentId = Annotated[str, Path(alias="id", max_length=64)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 # A JSON number or a numeric string, kept exact: never a float.
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 PaymentMethod = Literal["card", "paypal", "apple_pay", "google_pay"]

@@ -3,9 +3,10 @@
 from typing import Any
 
 from agora.auth import Caller
+from agora.headers import IdempotencyKey
 from agora.http import OperationApi
 from payments.adapters.wiring import context
-from payments.handlers.contracts import CreatePayment, IdempotencyKey
+from payments.handlers.contracts import CreatePayment
 from payments.handlers.responses import PaymentCreated
 from payments.service import lifecycle
 

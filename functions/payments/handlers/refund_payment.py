@@ -6,9 +6,10 @@ An optional Idempotency-Key (per caller and payment) makes a retry answer what t
 from typing import Any
 
 from agora.auth import Caller
+from agora.headers import IdempotencyKey
 from agora.http import OperationApi
 from payments.adapters.wiring import context
-from payments.handlers.contracts import IdempotencyKey, PaymentId, RefundPayment
+from payments.handlers.contracts import PaymentId, RefundPayment
 from payments.handlers.responses import PaymentEnvelope
 from payments.service import lifecycle
 

@@ -6,10 +6,11 @@ way out, so a view that drifts from the published document fails in the tests, n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from agora.choices import OneOf
 from agora.contracts import Money, Shape, Timestamp
 from payments.domain.payments import Status
 from payments.handlers.contracts import PaymentMethod
@@ -18,13 +19,8 @@ from payments.handlers.contracts import PaymentMethod
 PAYMENT_STATUSES = tuple(s.value for s in Status)
 # What a provider event did: the payment's status after it, or one of these.
 WEBHOOK_OUTCOMES = tuple(dict.fromkeys(("ignored", "duplicate", "refunded", *PAYMENT_STATUSES)))
-
-if TYPE_CHECKING:  # the checker sees text; validation and the published schema see the domain's closed sets
-    PaymentStatusValue = str
-    WebhookOutcome = str
-else:
-    PaymentStatusValue = Literal[PAYMENT_STATUSES]
-    WebhookOutcome = Literal[WEBHOOK_OUTCOMES]
+PaymentStatusValue = Annotated[str, OneOf(PAYMENT_STATUSES)]
+WebhookOutcome = Annotated[str, OneOf(WEBHOOK_OUTCOMES)]
 
 
 class Payment(Shape):

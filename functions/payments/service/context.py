@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from agora import clock as utc
 from payments.service.hashing import unconfigured_key
 from payments.service.ports import Orders, PaymentProvider, UnitOfWork
 
@@ -19,7 +20,7 @@ class PaymentsContext:
     # A refund still requested, a creation still creating, an open payment of a cancelled order: after
     # this the sweep finishes them (longer than any request that may still be finishing them itself).
     reconcile_after: timedelta = timedelta(seconds=120)
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    now: Callable[[], datetime] = utc.now
     # The key of Idempotency-Key body hashes (a secret); tests pass ``hashing.testing_key`` explicitly.
     request_hash_key: Callable[[], bytes] = unconfigured_key
     payment_attempts_per_minute: int = 10

@@ -23,8 +23,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from agora import idempotency
 from agora.cards import scrub
-from agora.errors import Conflict, DependencyUnavailable, UnprocessableEntity
+from agora.errors import Conflict, DependencyUnavailable
 from agora.faults import fault_point
 from agora.identity import Principal
 from agora.observability import logger
@@ -105,7 +106,7 @@ def _intent(
 ) -> Payment:
     now = ctx.now()
     return Payment(
-        id=uuid.uuid5(KEYED_PAYMENTS, f"{order.user_id}\n{key}") if key else uuid.uuid4(),
+        id=idempotency.keyed_id(KEYED_PAYMENTS, key, order.user_id),
         order_id=uuid.UUID(order.order_id),
         user_id=order.user_id,
         amount=Decimal(request["amount"]),
@@ -128,11 +129,7 @@ def _intent(
 
 
 def _resume(ctx: PaymentsContext, earlier: Payment, digest: str | None, card: str | None) -> dict[str, Any]:
-    # No hash: stored before hashes were keyed (migration 0005 dropped those), so there is nothing to check.
-    if earlier.request_hash is not None and earlier.request_hash != digest:
-        raise UnprocessableEntity(
-            "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
-        )
+    hashing.ensure_same_request(earlier.request_hash, digest)
     if earlier.status is Status.CREATING:
         return _start(ctx, earlier, card)
     return _answer(earlier, _current_intent(ctx, earlier))

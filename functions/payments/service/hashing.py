@@ -14,6 +14,7 @@ import secrets
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from agora import idempotency
 from agora.cards import scrub
 from agora.errors import DependencyUnavailable
 
@@ -27,6 +28,15 @@ def canonical(body: Any) -> bytes:
 
 def request_hash(ctx: PaymentsContext, body: Any) -> str:
     return hmac.new(ctx.request_hash_key(), canonical(body), hashlib.sha256).hexdigest()
+
+
+def ensure_same_request(stored: str | None, digest: str | None) -> None:
+    """A repeat under a key must carry the request its first attempt hashed to.
+
+    No hash: stored before hashes were keyed (migration 0005 dropped those), so there is nothing to check.
+    """
+    if stored is not None:
+        idempotency.ensure_same_request(stored, digest)
 
 
 def unconfigured_key() -> bytes:

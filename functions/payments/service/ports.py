@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from agora.events import Envelope
+from agora.ports import Transaction
 from payments.domain.payments import Payment, Refund
 from payments.domain.provider import ProviderIntent, ProviderRefund
 
@@ -68,7 +68,7 @@ class Attempts(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     @property
     def payments(self) -> Payments: ...
     @property
@@ -79,15 +79,6 @@ class UnitOfWork(Protocol):
     def cancellations(self) -> Cancellations: ...
     @property
     def events(self) -> list[Envelope]: ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-    def emit(self, *events: Envelope) -> None: ...
-    def claim(self, consumer: str, envelope: Envelope) -> bool:
-        """True the first time ``consumer`` applies this event (the claim commits with the effect)."""
-        ...
 
     def claim_provider_event(self, event_id: str, event_type: str) -> bool:
         """The same, for an event of the payment provider, by the provider's own event id."""

@@ -22,8 +22,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from agora import idempotency
 from agora.cards import scrub
-from agora.errors import AgoraError, DependencyUnavailable, UnprocessableEntity
+from agora.errors import AgoraError, DependencyUnavailable
 from agora.events import Envelope
 from agora.faults import fault_point
 from agora.identity import Principal
@@ -184,11 +185,7 @@ def refund(
     pid = parse_id(payment_id)
     reason = scrub(reason) if reason else reason
     digest = request_hash(ctx, amount, reason) if idempotency_key else None
-    refund_id = (
-        uuid.uuid5(KEYED_REFUNDS, f"{caller.user_id}\n{pid}\n{idempotency_key}")
-        if idempotency_key
-        else uuid.uuid4()
-    )
+    refund_id = idempotency.keyed_id(KEYED_REFUNDS, idempotency_key, caller.user_id, pid)
     with ctx.unit_of_work() as uow:
         payment = visible(uow.payments.get(pid), caller)
         earlier = uow.refunds.get(refund_id) if idempotency_key else None
@@ -236,11 +233,7 @@ def _order_status(ctx: PaymentsContext, payment: Payment) -> str | None:
 
 
 def _replay(ctx: PaymentsContext, earlier: Refund, digest: str | None) -> dict[str, Any]:
-    # No hash: stored before hashes were keyed (migration 0005 dropped those), so there is nothing to check.
-    if earlier.request_hash is not None and earlier.request_hash != digest:
-        raise UnprocessableEntity(
-            "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
-        )
+    hashing.ensure_same_request(earlier.request_hash, digest)
     return _answer(ctx, execute(ctx, earlier.id))
 
 

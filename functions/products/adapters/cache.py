@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-PREFIX = "agora:products:v1"
+from agora.cache import Cache, JsonCache
+
+PREFIX = "agora:products:v1:"
+TTL_S = 3600
 
 
 class ProductCache:
-    TTL_S = 3600
-
-    def __init__(self, cache: Any) -> None:
-        self.cache = cache
+    def __init__(self, cache: Cache | None = None) -> None:
+        self.views = JsonCache(PREFIX, TTL_S, cache)
 
     def get(self, by: Literal["id", "sku"], value: int | str) -> dict[str, Any] | None:
-        found = self.cache.get_json(f"{PREFIX}:{by}:{value}")
-        return found if isinstance(found, dict) else None
+        return self.views.get(f"{by}:{value}")
 
     def put(self, by: Literal["id", "sku"], value: int | str, view: dict[str, Any]) -> None:
-        self.cache.set_json(f"{PREFIX}:{by}:{value}", view, self.TTL_S)
+        self.views.put(f"{by}:{value}", view)
 
     def forget(self, product_id: int, sku: str | None) -> None:
-        keys = [f"{PREFIX}:id:{product_id}"]
-        if sku:
-            keys.append(f"{PREFIX}:sku:{sku}")
-        self.cache.delete(*keys)
+        self.views.forget(f"id:{product_id}", *([f"sku:{sku}"] if sku else []))

@@ -9,12 +9,12 @@ from typing import Any, Literal
 from psycopg import Connection, errors, sql
 from psycopg.types.json import Jsonb
 
-from agora.db import fetch_all
+from agora import db
+from agora.db import Row, fetch_all, fetch_one
 from products.domain.catalog import Filters, NewProduct, Product, Review
 from products.domain.stock import StockReason
 from products.service.ports import DuplicateReview, DuplicateSku
 
-Row = dict[str, Any]
 COLUMNS = (
     "id, name, description, price, category, stock_quantity, brand, sku, images, "
     "average_rating, review_count, active, created_at, updated_at"
@@ -93,8 +93,7 @@ class PostgresRows:
         return fetch_all(self.conn, query, params)
 
     def _one(self, query: sql.Composable | str, params: Sequence[Any] = ()) -> Row | None:
-        rows = self._rows(query, params)
-        return rows[0] if rows else None
+        return fetch_one(self.conn, query, params)
 
 
 class PostgresProducts(PostgresRows):
@@ -138,11 +137,7 @@ class PostgresProducts(PostgresRows):
             "sku": product.sku,
             "images": product.images,
         }
-        query = sql.SQL("INSERT INTO products ({}) VALUES ({}) RETURNING {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, fields)),
-            sql.SQL(", ").join(sql.Placeholder() * len(fields)),
-            sql.SQL(COLUMNS),
-        )
+        query = db.insert("products", fields, "RETURNING " + COLUMNS)
         try:
             with self.conn.transaction():
                 row = self._one(query, [_value(n, v) for n, v in fields.items()])
@@ -156,11 +151,8 @@ class PostgresProducts(PostgresRows):
         refused = set(changes) - set(UPDATABLE)
         if refused:
             raise ValueError(f"not updatable here: {', '.join(sorted(refused))}")
-        assignments = sql.SQL(", ").join(
-            [*(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in changes), sql.SQL("updated_at = now()")]
-        )
-        query = sql.SQL("UPDATE products SET {} WHERE id = %s RETURNING {}").format(
-            assignments, sql.SQL(COLUMNS)
+        query = db.update(
+            "products", changes, ("id",), also="updated_at = now()", tail="RETURNING " + COLUMNS
         )
         try:
             with self.conn.transaction():

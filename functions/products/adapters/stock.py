@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from products.adapters.catalog import PostgresRows, Row
+from agora.db import Row
+from products.adapters.catalog import PostgresRows
 from products.domain.stock import Reservation, ReservationLine, ReservationState, StockAdjustment
 
 HEADER = "SELECT order_id, state, created_at FROM reservations WHERE "

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from agora.cache import cache
-from agora.db import pool
-from agora.events import EventPublisher
+from agora.wiring import ContainerContext, units_of_work
 from products.adapters.cache import ProductCache
 from products.adapters.orders import OrdersService
 from products.adapters.unit_of_work import ProductsUnitOfWork
 from products.service.context import ProductsContext
 from products.settings import products_settings
 
-_context: ProductsContext | None = None
+
+def build_context() -> ProductsContext:
+    cfg = products_settings()
+    return ProductsContext(
+        unit_of_work=units_of_work(ProductsUnitOfWork, cfg.event_bus_name),
+        cache=ProductCache(),
+        orders=OrdersService(),
+        hold_s=cfg.reservation_hold_s,
+    )
 
 
-def context() -> ProductsContext:
-    global _context
-    if _context is None:
-        cfg = products_settings()
-        publisher = EventPublisher(cfg.event_bus_name)
-        _context = ProductsContext(
-            unit_of_work=lambda: ProductsUnitOfWork(pool(), publisher),
-            cache=ProductCache(cache()),
-            orders=OrdersService(),
-            hold_s=cfg.reservation_hold_s,
-        )
-    return _context
+context = ContainerContext(build_context)

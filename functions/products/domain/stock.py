@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 from agora.errors import Conflict, InvalidInput, UnprocessableEntity
+from agora.idempotency import ensure_same_request
 
 if TYPE_CHECKING:
     from products.domain.catalog import Product
@@ -62,10 +63,6 @@ class ReservationClosed(Conflict):
 
 class ReservationMismatch(Conflict):
     code = "RESERVATION_MISMATCH"
-
-
-class IdempotencyKeyReused(UnprocessableEntity):
-    code = "IDEMPOTENCY_KEY_REUSED"
 
 
 def check_reservable(lines: Sequence[Line], found: Mapping[int, Product]) -> None:
@@ -217,8 +214,8 @@ class StockAdjustment:
     stock_quantity: int
 
     def replay(self, delta: int) -> int:
-        if delta != self.delta:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used for another stock change of this product"
-            )
+        """The stock level first answered, when the retry asks for the same change."""
+        ensure_same_request(
+            self.delta, delta, "this Idempotency-Key was used for another stock change of this product"
+        )
         return self.stock_quantity

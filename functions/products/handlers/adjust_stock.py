@@ -6,9 +6,10 @@ An optional Idempotency-Key (per admin and product) makes a retry answer what th
 from typing import Any
 
 from agora.auth import Caller
+from agora.headers import IdempotencyKey
 from agora.http import OperationApi
 from products.adapters.wiring import context
-from products.handlers.contracts import IdempotencyKey, ProductId, StockChange
+from products.handlers.contracts import ProductId, StockChange
 from products.handlers.responses import ProductStock
 from products.service import stock
 

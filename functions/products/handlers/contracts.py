@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import Header, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -16,7 +16,6 @@ Page = Annotated[int, Query(ge=0, le=100_000)]
 Size = Annotated[int, Query(ge=1, le=100)]
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 Text = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
 class Body(BaseModel):

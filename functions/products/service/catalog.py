@@ -7,12 +7,15 @@ from typing import Any, Literal
 
 from agora.errors import Conflict, NotFound
 from agora.events import Envelope
+from agora.paging import Page
 from products.domain.catalog import Filters, NewProduct, Product, money, product_changes, sort_key
 from products.service import views
 from products.service.context import ProductsContext
 from products.service.ports import DuplicateReview, DuplicateSku, Products
 
 LIST_LIMIT = 12
+# Pages count from 0, as the seed's Spring ``Pageable`` did.
+FIRST_PAGE = 0
 
 
 def _event(event_type: str, data: dict[str, Any]) -> Envelope:
@@ -31,9 +34,10 @@ def list_products(
     ctx: ProductsContext, filters: Filters, sort: str | None, page: int, size: int
 ) -> dict[str, Any]:
     key = sort_key(sort)
+    asked = Page(page, size, first=FIRST_PAGE)
     with ctx.unit_of_work() as uow:
-        found, total = uow.products.search(filters, key, page * size, size)
-    return views.page([views.product(p) for p in found], page, size, total)
+        found, total = uow.products.search(filters, key, asked.offset, asked.size)
+    return asked.answer("data", [views.product(p) for p in found], total, size_key="size")
 
 
 def _cached(
@@ -154,8 +158,9 @@ def add_review(
 
 
 def list_reviews(ctx: ProductsContext, product_id: int, page: int, size: int) -> dict[str, Any]:
+    asked = Page(page, size, first=FIRST_PAGE)
     with ctx.unit_of_work() as uow:
         if uow.products.get(product_id) is None:
             raise _missing(product_id)
-        found, total = uow.reviews.page(product_id, page * size, size)
-    return views.page([views.review(r) for r in found], page, size, total)
+        found, total = uow.reviews.page(product_id, asked.offset, asked.size)
+    return asked.answer("data", [views.review(r) for r in found], total, size_key="size")

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from agora import clock as utc
 from products.service.ports import Orders, UnitOfWork, ViewCache
 
 DEFAULT_HOLD_S = 600
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -21,4 +18,4 @@ class ProductsContext:
     cache: ViewCache
     orders: Orders | None = None
     hold_s: int = DEFAULT_HOLD_S
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = utc.now

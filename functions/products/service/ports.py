@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol
 
-from agora.events import Envelope
+from agora.ports import Transaction
 from products.domain.catalog import Filters, NewProduct, Product, Review
 from products.domain.stock import Reservation, ReservationState, StockAdjustment, StockReason
 
@@ -81,9 +80,7 @@ class Adjustments(Protocol):
     def record(self, adjustment: StockAdjustment) -> None: ...
 
 
-class UnitOfWork(Protocol):
-    """One transaction: every repository reads and writes in it, and the events commit with it."""
-
+class UnitOfWork(Transaction, Protocol):
     @property
     def products(self) -> Products: ...
     @property
@@ -92,15 +89,6 @@ class UnitOfWork(Protocol):
     def reservations(self) -> Reservations: ...
     @property
     def adjustments(self) -> Adjustments: ...
-    def emit(self, *events: Envelope) -> None: ...
-    def claim(self, consumer: str, envelope: Envelope) -> bool:
-        """True the first time ``consumer`` sees this event; the claim commits with the effect."""
-        ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
 
 
 class ViewCache(Protocol):

@@ -40,10 +40,6 @@ def review(r: Review) -> dict[str, Any]:
     }
 
 
-def page(items: list[dict[str, Any]], page_index: int, size: int, total: int) -> dict[str, Any]:
-    return {"data": items, "page": page_index, "size": size, "total": total, "pages": -(-total // size)}
-
-
 def reservation(r: Reservation, *, replayed: bool) -> dict[str, Any]:
     """The internal reserve_stock answer (snake_case, prices as strings, as the orders service reads it)."""
     return {

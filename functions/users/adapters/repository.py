@@ -211,14 +211,13 @@ class DynamoUsers:
                 raise StaleUser(user.id) from None
             raise
 
-    def page(self, page: int, limit: int, email: str | None) -> tuple[list[User], int]:
+    def page(self, offset: int, limit: int, email: str | None) -> tuple[list[User], int]:
         condition = UserItem.email.contains(email) if email else None
         total = UserItem.by_kind.count(USERS_PARTITION, filter_condition=condition)
         results = UserItem.by_kind.query(
             USERS_PARTITION, scan_index_forward=False, filter_condition=condition
         )
-        start = (page - 1) * limit
-        return [_to_user(i) for i in islice(results, start, start + limit)], total
+        return [_to_user(i) for i in islice(results, offset, offset + limit)], total
 
 
 class DynamoSessions:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
+
+from agora.cache import Cache, JsonCache
+
+if TYPE_CHECKING:
+    from agora.identity import Denylist
 
 
 class BcryptPasswords:
@@ -49,43 +55,30 @@ class JwtSigner:
 
 
 class RedisDenylist:
-    """The shared denylist (``agora.identity``); an outage is logged, never raised at the caller."""
+    """The shared denylist (``agora.identity``); an outage is answered False, never raised at the caller."""
 
     def deny(self, token_id: str, ttl_s: int) -> bool:
-        from agora.identity import DenylistUnavailable, denylist
-
-        try:
-            denylist().deny_token(token_id, ttl_s)
-        except DenylistUnavailable:
-            return False
-        return True
+        return self._recorded(lambda shared: shared.deny_token(token_id, ttl_s))
 
     def deny_user(self, user_id: str, ttl_s: int) -> bool:
+        return self._recorded(lambda shared: shared.deny_user(user_id, ttl_s))
+
+    @staticmethod
+    def _recorded(deny: Callable[[Denylist], None]) -> bool:
         from agora.identity import DenylistUnavailable, denylist
 
         try:
-            denylist().deny_user(user_id, ttl_s)
+            deny(denylist())
         except DenylistUnavailable:
             return False
         return True
 
 
-class RedisProfileCache:
+class RedisProfileCache(JsonCache):
+    """Profiles by user id, as their public JSON, for an hour; the container's Redis unless given one."""
+
     TTL_S = 3600
     PREFIX = "agora:users:v1:"
 
-    def get(self, user_id: str) -> dict[str, Any] | None:
-        from agora.cache import cache
-
-        value = cache().get_json(self.PREFIX + user_id)
-        return value if isinstance(value, dict) else None
-
-    def put(self, user_id: str, view: dict[str, Any]) -> None:
-        from agora.cache import cache
-
-        cache().set_json(self.PREFIX + user_id, view, self.TTL_S)
-
-    def forget(self, user_id: str) -> None:
-        from agora.cache import cache
-
-        cache().delete(self.PREFIX + user_id)
+    def __init__(self, cache: Cache | None = None) -> None:
+        super().__init__(self.PREFIX, self.TTL_S, cache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agora.events import EventPublisher
+from agora.wiring import ContainerContext
 from users.adapters.repository import DynamoLoginAttempts, DynamoOutbox, DynamoSessions, DynamoUsers
 from users.adapters.security import BcryptPasswords, JwtSigner, RedisDenylist, RedisProfileCache
 from users.service.context import UsersContext
@@ -30,11 +31,4 @@ def build_context() -> UsersContext:
     )
 
 
-_context: UsersContext | None = None
-
-
-def context() -> UsersContext:
-    global _context
-    if _context is None:
-        _context = build_context()
-    return _context
+context = ContainerContext(build_context)

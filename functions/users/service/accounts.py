@@ -8,7 +8,7 @@ from typing import Any
 
 from agora.errors import Conflict, Unauthorized, UnprocessableEntity
 from agora.events import Envelope
-from users.domain.model import User, check_password, normalize_email
+from users.domain.model import Role, User, check_password, normalize_email
 from users.domain.tokens import (
     ACCESS_TOKEN_TTL_S,
     REFRESH_TOKEN_TTL_S,
@@ -58,20 +58,28 @@ def _start_session(ctx: UsersContext, user: User) -> Session:
     return Session(_access_token(ctx, user, family_id), _refresh_token(ctx, user.id, family_id), user)
 
 
-def register(ctx: UsersContext, email: str, password: str, first_name: str, last_name: str) -> Session:
-    email = normalize_email(email)
-    check_password(password)
+def _new_account(
+    ctx: UsersContext, email: str, password: str, first_name: str, last_name: str, role: Role = "user"
+) -> tuple[User, Envelope]:
+    """A new account from a normalised email and a checked password (hashed here), and its event."""
     now = ctx.now_iso()
     user = User(
         id=ctx.new_id(),
         email=email,
         password_hash=ctx.passwords.hash(password),
-        first_name=first_name.strip(),
-        last_name=last_name.strip(),
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
         created_at=now,
         updated_at=now,
     )
-    event = Envelope.new("users", "user.created", {"user_id": user.id, **_event_fields(user)})
+    return user, Envelope.new("users", "user.created", {"user_id": user.id, **_event_fields(user)})
+
+
+def register(ctx: UsersContext, email: str, password: str, first_name: str, last_name: str) -> Session:
+    email = normalize_email(email)
+    check_password(password)
+    user, event = _new_account(ctx, email, password, first_name.strip(), last_name.strip())
     try:
         ctx.users.create(user, [event])
     except EmailTaken:
@@ -148,18 +156,7 @@ def ensure_admin(ctx: UsersContext, email: str, password: str) -> User:
     check_password(password)
     existing = ctx.users.get_by_email(email)
     if existing is None:
-        now = ctx.now_iso()
-        admin = User(
-            id=ctx.new_id(),
-            email=email,
-            password_hash=ctx.passwords.hash(password),
-            first_name="Agora",
-            last_name="Admin",
-            role="admin",
-            created_at=now,
-            updated_at=now,
-        )
-        event = Envelope.new("users", "user.created", {"user_id": admin.id, **_event_fields(admin)})
+        admin, event = _new_account(ctx, email, password, "Agora", "Admin", role="admin")
         try:
             ctx.users.create(admin, [event])
         except EmailTaken:

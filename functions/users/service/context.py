@@ -6,8 +6,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from agora import clock as utc
 from users.service.ports import (
     Denylist,
     LoginAttempts,
@@ -19,10 +19,6 @@ from users.service.ports import (
     Users,
 )
 from users.service.throttling import LoginPolicy
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -37,5 +33,5 @@ class UsersContext:
     login_attempts: LoginAttempts
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     clock: Callable[[], float] = time.time
-    now_iso: Callable[[], str] = utc_now_iso
+    now_iso: Callable[[], str] = utc.now_iso
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))

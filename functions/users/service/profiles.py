@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -10,6 +9,7 @@ from agora.errors import Conflict, NotFound
 from agora.events import Envelope
 from agora.identity import Principal
 from agora.observability import logger
+from agora.paging import Page
 from users.domain.model import Address, User, apply_changes, ensure_can_access, normalize_email
 from users.domain.tokens import ACCESS_TOKEN_TTL_S, TOKEN_LEEWAY_S
 from users.service.context import UsersContext
@@ -84,10 +84,7 @@ def delete_user(ctx: UsersContext, caller: Principal, user_id: str) -> None:
 
 
 def list_users(ctx: UsersContext, page: int, limit: int, email: str | None) -> dict[str, Any]:
-    users, total = ctx.users.page(page, limit, email.strip().lower() if email else None)
-    return {
-        "users": [profile(u) for u in users],
-        "total": total,
-        "page": page,
-        "pages": math.ceil(total / limit) if total else 0,
-    }
+    """Newest first; pages count from 1 (the seed's users service)."""
+    asked = Page(page, limit, first=1)
+    users, total = ctx.users.page(asked.offset, asked.size, email.strip().lower() if email else None)
+    return asked.answer("users", [profile(u) for u in users], total)

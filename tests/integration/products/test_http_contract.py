@@ -15,7 +15,7 @@ from tests.unit.products.published import KEYS, call, conform, refused
 
 @pytest.fixture
 def api(ctx, monkeypatch):
-    monkeypatch.setattr(wiring, "_context", ctx)
+    monkeypatch.setattr(wiring.context, "current", ctx)
     monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
     monkeypatch.setattr(auth, "is_revoked", lambda principal: False)
     return ctx

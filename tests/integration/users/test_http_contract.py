@@ -20,7 +20,7 @@ from users.service import accounts
 @pytest.fixture
 def api(users_ctx, monkeypatch):
     keys = KeySet.from_jwks(users_ctx.ring.public_set())
-    monkeypatch.setattr(wiring, "_context", users_ctx)
+    monkeypatch.setattr(wiring.context, "current", users_ctx)
     monkeypatch.setattr(auth, "public_keys", lambda: keys)
     monkeypatch.setattr(importlib.import_module("users.handlers.jwks"), "public_keys", lambda: keys)
     return users_ctx

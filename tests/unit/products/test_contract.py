@@ -33,7 +33,7 @@ DESK = {"name": "Desk", "description": "Oak, 140 cm", "price": 120, "category": 
 @pytest.fixture
 def shop(monkeypatch) -> Fakes:
     state = fakes()
-    monkeypatch.setattr(wiring, "_context", state.ctx)
+    monkeypatch.setattr(wiring.context, "current", state.ctx)
     monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
     monkeypatch.setattr(auth, "is_revoked", lambda principal: False)
     return state

@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 
 from agora.errors import InvalidInput, UnprocessableEntity
+from agora.idempotency import IdempotencyKeyReused
 from products.domain.catalog import NewProduct, Product, check_price, money, product_changes, sort_key
 from products.domain.stock import (
     MAX_STOCK,
-    IdempotencyKeyReused,
     InsufficientStock,
     Line,
     Reservation,

@@ -21,7 +21,7 @@ def ctx(monkeypatch):
             raise DenylistUnavailable("the token denylist cannot be read")
         return context.denylist.is_revoked(principal)
 
-    monkeypatch.setattr(wiring, "_context", context)
+    monkeypatch.setattr(wiring.context, "current", context)
     monkeypatch.setattr(auth, "public_keys", lambda: KEYS)
     monkeypatch.setattr(auth, "is_revoked", is_revoked)
     monkeypatch.setattr(importlib.import_module("users.handlers.jwks"), "public_keys", lambda: KEYS)

@@ -57,13 +57,13 @@ class FakeUsers:
             del self.by_id[user.id]
             self.events += events
 
-    def page(self, page: int, limit: int, email: str | None) -> tuple[list[User], int]:
+    def page(self, offset: int, limit: int, email: str | None) -> tuple[list[User], int]:
         found = sorted(
             (u for u in self.by_id.values() if not email or email in u.email),
             key=lambda u: (u.created_at, u.id),
             reverse=True,
         )
-        return found[(page - 1) * limit : page * limit], len(found)
+        return found[offset : offset + limit], len(found)
 
 
 class FakeSessions:

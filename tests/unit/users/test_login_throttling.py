@@ -102,7 +102,7 @@ def test_the_email_is_kept_only_as_a_digest(ctx):
 
 @pytest.fixture
 def http(ctx, monkeypatch):
-    monkeypatch.setattr(wiring, "_context", ctx)
+    monkeypatch.setattr(wiring.context, "current", ctx)
     return TestClient(importlib.import_module("users.handlers.login").api.app)
 
 

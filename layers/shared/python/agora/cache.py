@@ -10,13 +10,16 @@ backoff, in every restored copy (``agora.snapstart``): each copy connects on its
 
 Each command sent is a span (``agora.tracing``); a failed one is marked with 503
 ``DEPENDENCY_UNAVAILABLE`` although the request goes on without the cache.
+
+A service caches its views through a ``JsonCache``: JSON objects under its own key prefix, each
+kept for the same time.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import weakref
+from collections.abc import Mapping
 from functools import cache as memoize
 from typing import Any
 
@@ -37,16 +40,9 @@ class Cache:
 
     def _redis(self) -> Any:
         if self._client is None and self.url:
-            import redis
+            from agora.redis_client import connect
 
-            from agora import snapstart
-
-            self._client = redis.Redis.from_url(
-                self.url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True
-            )
-            _connected.add(self)
-            snapstart.before_snapshot(_forget_connections)
-            snapstart.after_restore(_forget_connections)
+            self._client = connect(self.url, self)
         return self._client
 
     def _forget_connection(self) -> None:
@@ -97,16 +93,6 @@ class Cache:
             self._call("set", self.namespace + key, "1", ttl_s)
 
 
-# Caches holding a client they made: SnapStart's hooks drop those clients.
-_connected: weakref.WeakSet[Cache] = weakref.WeakSet()
-
-
-def _forget_connections() -> None:
-    for made in list(_connected):
-        made._forget_connection()
-    _connected.clear()
-
-
 def _close_quietly(client: Any) -> None:
     """Close a Redis client's sockets; after a restore they lead nowhere, so any failure is moot."""
     from redis.exceptions import RedisError
@@ -120,3 +106,30 @@ def _close_quietly(client: Any) -> None:
 @memoize
 def cache() -> Cache:
     return Cache(settings().redis_url)
+
+
+class JsonCache:
+    """JSON objects under one key prefix, each kept ``ttl_s`` seconds, over a ``Cache``.
+
+    ``get`` answers None for a miss, for Redis down, and for anything stored that is not an object.
+    ``cache`` is the Redis cache it goes through; None: the container's (``cache()``), looked up on
+    each call.
+    """
+
+    def __init__(self, prefix: str, ttl_s: int, cache: Cache | None = None) -> None:
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+        self._cache = cache
+
+    def _store(self) -> Cache:
+        return self._cache if self._cache is not None else cache()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        found = self._store().get_json(self.prefix + key)
+        return found if isinstance(found, dict) else None
+
+    def put(self, key: str, value: Mapping[str, Any]) -> None:
+        self._store().set_json(self.prefix + key, value, self.ttl_s)
+
+    def forget(self, *keys: str) -> None:
+        self._store().delete(*(self.prefix + key for key in keys))

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agora.settings import Settings, settings
 
 if TYPE_CHECKING:
-    from psycopg import Connection
+    from psycopg import Connection, sql
     from psycopg_pool import ConnectionPool
 
 # Aurora's generated secrets name no sslmode: the server's certificate is always checked on AWS.
@@ -373,10 +373,72 @@ def discard_pool() -> None:
         logger().warning("closing the database connection failed", extra={"error": type(exc).__name__})
 
 
-def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+# Statements on the caller's connection.  Names (tables, columns) and clauses are the code's own
+# constants, composed with psycopg's ``sql``; every value goes through a placeholder.
+Row = dict[str, Any]
+
+
+def fetch_all(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[Row]:
     """Run a query on the caller's connection and return its rows as dictionaries."""
     from psycopg.rows import dict_row
 
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query, params)
         return list(cur.fetchall())
+
+
+def fetch_one(conn: Any, query: Any, params: Sequence[Any] = ()) -> Row | None:
+    """The first row of a query as a dictionary, or None when it returns none."""
+    rows = fetch_all(conn, query, params)
+    return rows[0] if rows else None
+
+
+def fetch_tuples(conn: Any, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run a query and return its rows as tuples, to unpack by position."""
+    return list(conn.execute(query, params).fetchall())
+
+
+def select(columns: str, table: str, where: str, tail: str = "") -> sql.Composed:
+    """``SELECT columns FROM table WHERE where tail``."""
+    from psycopg import sql
+
+    return sql.SQL("SELECT {} FROM {} WHERE {} {}").format(
+        sql.SQL(columns), sql.Identifier(table), sql.SQL(where), sql.SQL(tail)
+    )
+
+
+def insert(table: str, columns: Iterable[str], tail: str = "") -> sql.Composed:
+    """``INSERT INTO table (c1, c2, …) VALUES (%s, %s, …) tail``: the values in the columns' order."""
+    from psycopg import sql
+
+    names = list(columns)
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) {}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(", ").join(sql.Placeholder() * len(names)),
+        sql.SQL(tail),
+    )
+
+
+def update(
+    table: str, columns: Iterable[str], where: Iterable[str], *, also: str = "", tail: str = ""
+) -> sql.Composed:
+    """``UPDATE table SET c1 = %s, …[, also] WHERE w1 = %s AND … tail``: the values of ``columns``
+    first, then those of ``where``; ``also`` adds assignments of no value (``updated_at = now()``)."""
+    from psycopg import sql
+
+    assignments: list[sql.Composable] = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns]
+    if also:
+        assignments.append(sql.SQL(also))
+    conditions = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in where]
+    return sql.SQL("UPDATE {} SET {} WHERE {} {}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(assignments),
+        sql.SQL(" AND ").join(conditions),
+        sql.SQL(tail),
+    )
+
+
+def changed(before: Mapping[str, Any], after: Mapping[str, Any], columns: Iterable[str]) -> Row:
+    """The columns, of ``columns``, whose value differs from ``before`` to ``after``, with the new value."""
+    return {c: after[c] for c in columns if after[c] != before[c]}

@@ -12,19 +12,15 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agora.clock import now_iso
 from agora.faults import fault_point
 
 ENVELOPE_VERSION = 1
 MAX_ENTRIES_PER_CALL = 10
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Envelope(BaseModel):
@@ -34,7 +30,7 @@ class Envelope(BaseModel):
     type: str = Field(pattern=r"^[a-z]+\.[a-z_]+$")
     version: int = Field(default=ENVELOPE_VERSION, ge=1)
     source: str = Field(pattern=r"^agora\.[a-z]+$")
-    occurred_at: str = Field(default_factory=utc_now)
+    occurred_at: str = Field(default_factory=now_iso)
     correlation_id: str | None = None
     trace: str | None = None
     data: dict[str, Any]

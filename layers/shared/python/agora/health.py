@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
+from agora.clock import now_iso
 from agora.contracts import Shape, Timestamp
 from agora.http import OperationApi
 from agora.settings import settings
@@ -15,10 +15,6 @@ class Health(Shape):
     service: str
     timestamp: Timestamp
     version: str
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 api = OperationApi.declared(settings().service, "health")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import weakref
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -170,16 +169,9 @@ class Denylist:
         if self._client is None:
             if not self.url:
                 raise DenylistUnavailable("no token denylist is configured for this function")
-            import redis
+            from agora.redis_client import connect
 
-            from agora import snapstart
-
-            self._client = redis.Redis.from_url(
-                self.url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True
-            )
-            _connected.add(self)
-            snapstart.before_snapshot(_forget_connections)
-            snapstart.after_restore(_forget_connections)
+            self._client = connect(self.url, self)
         return self._client
 
     def _forget_connection(self) -> None:
@@ -225,16 +217,6 @@ class Denylist:
     def deny_user(self, user_id: str, ttl_s: int) -> None:
         if ttl_s > 0:
             self._call("set", USER_DENYLIST_PREFIX + user_id, "1", ttl_s)
-
-
-# Denylists holding a client they made: SnapStart's hooks drop those clients.
-_connected: weakref.WeakSet[Denylist] = weakref.WeakSet()
-
-
-def _forget_connections() -> None:
-    for made in list(_connected):
-        made._forget_connection()
-    _connected.clear()
 
 
 @cache
