@@ -210,7 +210,10 @@ def restore_consumer(system: System) -> None:
 
 
 UNAVAILABLE = frozenset({(503, "DEPENDENCY_UNAVAILABLE")})
-RECONFIGURED = frozenset({(502, "GATEWAY_ERROR")})
+# Arming a function updates its configuration, and LocalStack then replaces its running environments
+# (AWS lets an invocation in flight finish): a request in flight there answers the gateway's 502, and a
+# caller whose internal call was cut off answers 503 DEPENDENCY_UNAVAILABLE.
+RECONFIGURED = frozenset({(502, "GATEWAY_ERROR"), (503, "DEPENDENCY_UNAVAILABLE")})
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
@@ -242,8 +245,6 @@ FAULTS: tuple[Fault, ...] = (
         "EventBridge PutEvents failing in every function that publishes (fault point)",
         fail_put_events,
         restore_put_events,
-        # Arming a function updates its configuration, and LocalStack replaces its running
-        # environments then: a request in flight in one answers 502 (AWS lets it finish).
         allowed=RECONFIGURED,
     ),
     Fault(
