@@ -114,7 +114,8 @@ def rows_of(stats: list[dict[str, str]]) -> list[list[Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.load.run", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--spawn-rate", type=int, default=5)
+    # Each new shopper registers (bcrypt, 0.34 s of CPU here): two a second leave room for the rest.
+    parser.add_argument("--spawn-rate", type=int, default=2)
     parser.add_argument("--duration", type=int, default=90, help="seconds (at most 180)")
     parser.add_argument("--name", default="load", help="results file name under bench/results")
     parser.add_argument("--warmup", type=int, default=30, help="seconds of unmeasured load first (0: none)")
