@@ -160,11 +160,18 @@ def test_a_poison_event_alarms_its_dlq_and_a_redrive_clears_it(aws, capsys):
 
     started = time.monotonic()
     with (
-        configured(aws, function_name(*CONSUMER), AGORA_FAULTS="products.release.before_commit=error:*"),
+        configured(
+            aws,
+            function_name(*CONSUMER),
+            AGORA_FAULTS="products.release.before_commit=error:*",
+            # The consumer's own back-off would spread its receives over minutes: a second each here.
+            AGORA_CONSUMER_RETRY_FIRST_S="1",
+            AGORA_CONSUMER_RETRY_MAX_S="1",
+        ),
         quick_retries(sqs, source.url),
     ):
         message_id = sqs.send_message(QueueUrl=source.url, MessageBody=body)["MessageId"]
-        # Received three times, failed three times, then moved to the DLQ.
+        # Received and failed maxReceiveCount times (a second apart here), then moved to the DLQ.
         eventually(lambda: depth(sqs, dlq.url) == 1, timeout_s=60)
     becomes(aws, alarm, "ALARM", TO_ALARM_S)
     to_alarm = time.monotonic() - started

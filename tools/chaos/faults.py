@@ -159,14 +159,15 @@ def _configure(
         list(pool.map(one, names))
 
 
-def _arm(system: System, names: list[str], spec: str) -> None:
-    system.saved["armed"] = names
-    _configure(system, names, lambda env: {**env, "AGORA_FAULTS": spec})
+def _arm(system: System, names: list[str], spec: str, **more: str) -> None:
+    variables = {"AGORA_FAULTS": spec, **more}
+    system.saved["armed"] = (names, list(variables))
+    _configure(system, names, lambda env: {**env, **variables})
 
 
 def _disarm(system: System) -> None:
-    names = system.saved.pop("armed", [])
-    _configure(system, names, lambda env: {k: v for k, v in env.items() if k != "AGORA_FAULTS"})
+    names, variables = system.saved.pop("armed", ([], []))
+    _configure(system, names, lambda env: {k: v for k, v in env.items() if k not in variables})
 
 
 def fail_put_events(system: System) -> None:
@@ -200,7 +201,14 @@ def fail_consumer(system: System) -> None:
     ]
     # A failed receive comes back after a second instead of minutes: the DLQ fills within the window.
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": QUICK_VISIBILITY_S})
-    _arm(system, [CONSUMER_FUNCTION], "products.release.before_commit=error:*")
+    # Its own back-off would spread eight receives over four minutes: one second each here.
+    _arm(
+        system,
+        [CONSUMER_FUNCTION],
+        "products.release.before_commit=error:*",
+        AGORA_CONSUMER_RETRY_FIRST_S="1",
+        AGORA_CONSUMER_RETRY_MAX_S="1",
+    )
 
 
 def restore_consumer(system: System) -> None:

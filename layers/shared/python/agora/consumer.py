@@ -1,11 +1,12 @@
 """SQS-fed event consumers: partial batch failures and at-most-once handling per event id.
 
 A record whose handling raises is reported back to SQS alone; the queue
-redelivers it and, after ``maxReceiveCount`` attempts, moves it to the DLQ.  When the failure
-is a dependency's (``agora.errors.is_dependency_failure``: a database down, a throttled
-service), the record comes back after a short back-off (5 s, doubling with each receive, at
-most 60 s: ``retry_delay_s``) instead of the queue's visibility timeout (six times the
-function's), so events held up by an outage are applied seconds after it ends.
+redelivers it and, after ``maxReceiveCount`` attempts, moves it to the DLQ.  A failed record
+comes back after a back-off (5 s, doubling with each receive, at most 60 s: ``retry_delay_s``)
+instead of the queue's visibility timeout (six times the function's): events held up by an
+outage are applied seconds after it ends, and the DLQ is reached by time, not by a burst of
+attempts: with ``maxReceiveCount`` 8 (``agora.operations.Consumer``) a record fails for about
+four minutes first (5 + 10 + 20 + 40 + 60 + 60 + 60 s), longer than an ordinary restart.
 A redelivered event that was already handled is recognised by its envelope id
 (Powertools idempotency, DynamoDB persistence) and not handled twice.
 
@@ -30,7 +31,6 @@ from functools import cache
 from typing import Any
 
 from agora.deadline import invocation
-from agora.errors import is_dependency_failure
 from agora.events import Envelope, envelope_from_detail
 from agora.faults import fault_point
 from agora.identity import owner_of
@@ -39,12 +39,13 @@ from agora.settings import settings
 
 EnvelopeHandler = Callable[[Envelope], None]
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
-RETRY_FIRST_S, RETRY_MAX_S = 5, 60
 
 
 def retry_delay_s(receive_count: int) -> int:
-    """How long a record that met a dependency failure stays invisible before its next receive."""
-    return int(min(RETRY_FIRST_S * 2 ** max(receive_count - 1, 0), RETRY_MAX_S))
+    """How long a failed record stays invisible before its next receive
+    (``AGORA_CONSUMER_RETRY_FIRST_S``, doubling, at most ``AGORA_CONSUMER_RETRY_MAX_S``)."""
+    cfg = settings()
+    return int(min(cfg.consumer_retry_first_s * 2 ** max(receive_count - 1, 0), cfg.consumer_retry_max_s))
 
 
 def retry_soon(record: dict[str, Any]) -> None:
@@ -159,9 +160,8 @@ def consumer(handle: EnvelopeHandler) -> Callable[[dict[str, Any], Any], dict[st
                 return  # acknowledged: a redelivery would be just as forged
             try:
                 handle_once(envelope=envelope.model_dump())
-            except Exception as exc:
-                if is_dependency_failure(exc):
-                    retry_soon(record.raw_event)
+            except Exception:
+                retry_soon(record.raw_event)
                 raise
         logger().info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type})
 

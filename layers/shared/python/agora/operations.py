@@ -149,7 +149,8 @@ class Consumer(Named):
     handler: str
     event_types: tuple[str, ...]
     batch_size: int = 10
-    max_receive_count: int = 3
+    # With the consumer's back-off (agora.consumer.retry_delay_s), about four minutes of failures.
+    max_receive_count: int = 8
     memory_mb: int = 512
     timeout_s: int = 30
     description: str = ""

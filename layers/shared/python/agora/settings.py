@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=2, ge=1)
     db_pool_timeout_s: float = Field(default=2.0, gt=0)
     db_probe_timeout_ms: int = Field(default=250, gt=0)
+    # A failed record's back-off (agora.consumer): the first wait and the longest, in seconds.
+    consumer_retry_first_s: int = Field(default=5, ge=0)
+    consumer_retry_max_s: int = Field(default=60, ge=0)
     outbox_max_attempts: int = Field(default=5, ge=1)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     internal_read_margin_s: float = Field(default=2.0, ge=0)
