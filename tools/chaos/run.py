@@ -48,6 +48,7 @@ from tools.dev.stack import aws_env, boto, running_dev
 from tools.load.run import finish_locust, read_stats, start_locust, warm_up
 
 FAIL_FAST = {"postgres", "redis"}
+DLQ_WAIT_S = 60
 
 
 @dataclass
@@ -170,10 +171,10 @@ class Drill:
             injected = time.monotonic()
             try:
                 fault.start(self.system)
-                while (elapsed := time.monotonic() - injected) < args.window:
+                while (elapsed := time.monotonic() - injected) < args.window or self._filling(fault, elapsed):
                     if fault.during is not None:
                         fault.during(self.system, elapsed)
-                    time.sleep(min(1.0, args.window - elapsed))
+                    time.sleep(1.0)
             finally:
                 fault.end(self.system)  # whatever happened, the system is put back
             repaired = time.monotonic()
@@ -187,6 +188,13 @@ class Drill:
         finally:
             self.prober.resume()
         return outcome
+
+    def _filling(self, fault: Fault, elapsed: float) -> bool:
+        """A fault meant to fill a DLQ lasts until it has (a record reaches it after its queue's
+        ``maxReceiveCount`` failed receives), a minute past its window at most."""
+        if fault.dead_letters is None or elapsed > self.args.window + DLQ_WAIT_S:
+            return False
+        return not dead_letters(self.sqs).get(fault.dead_letters)
 
     def _judge_answers(
         self,
