@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 
@@ -44,8 +43,8 @@ from tools.chaos.faults import FAULTS, STAGE, Fault, System
 from tools.chaos.probe import OPERATIONS, Prober, Window
 from tools.dev import redrive
 from tools.dev.audit import POSTGRES_SERVICES, audit, connect, databases
-from tools.dev.stack import aws_env, boto, running_dev
-from tools.load.run import finish_locust, read_stats, start_locust, warm_up
+from tools.dev.stack import Paths, aws_env, boto
+from tools.load.run import finish_locust, local_system, read_stats, start_locust, warm_up
 
 FAIL_FAST = {"postgres", "redis"}
 DLQ_WAIT_S = 60
@@ -152,7 +151,7 @@ class Drill:
         self.system = System(
             state, aws=lambda service: boto(service, state), endpoint=aws_env(state)["AWS_ENDPOINT_URL"]
         )
-        dev = dict(line.split("=", 1) for line in (state / "dev.env").read_text().splitlines() if "=" in line)
+        dev = Paths(state).backing()
         self.dbs = databases(dev["DATABASE_URL"])
         self.sqs = self.system.aws("sqs")
         self.product_id = stocked_product(requests.Session(), url, state, units=100_000)
@@ -310,16 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown fault(s): {', '.join(sorted(unknown))}")
     faults = [f for f in FAULTS if not wanted or f.name in wanted]
-    paths = running_dev()
-    if paths is None:
+    local = local_system("chaos")
+    if local is None:
         return 2
-    url = paths.api_url.read_text().strip()
-    if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        print(f"error: chaos runs only against this machine, not {url}", file=sys.stderr)
-        return 2
+    state, url = local
     report = results_file.header()
     started = time.perf_counter()
-    drill = Drill(args, url, paths.state)
+    drill = Drill(args, url, state)
     if stranded := dead_letters(drill.sqs):
         print(f"error: DLQs already hold messages {stranded}; `make redrive` first", file=sys.stderr)
         return 2

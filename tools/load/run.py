@@ -30,11 +30,24 @@ from bench import results_file
 from bench.gateway_latency import stocked_product
 from bench.results_file import footer, header
 from tools.dev.audit import audit, databases
-from tools.dev.stack import running_dev
+from tools.dev.stack import Paths, running_dev
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 WARMUP_SPAWN_RATE = 2
+
+
+def local_system(drill: str) -> tuple[Path, str] | None:
+    """The running ``make dev``'s state folder and API URL, if it answers on this machine alone: the
+    drills load only the local system.  None once the user has been told why not."""
+    paths = running_dev()
+    if paths is None:
+        return None
+    url = paths.api_url.read_text().strip()
+    if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        print(f"error: {drill} runs only against this machine, not {url}", file=sys.stderr)
+        return None
+    return paths.state, url
 
 
 def start_locust(
@@ -121,14 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="seconds of unmeasured load first (0: none)")
     args = parser.parse_args(argv)
     duration = min(args.duration, 180)
-    paths = running_dev()
-    if paths is None:
+    local = local_system("load")
+    if local is None:
         return 2
-    url = paths.api_url.read_text().strip()
-    if urlparse(url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        print(f"error: load runs only against this machine, not {url}", file=sys.stderr)
-        return 2
-    product_id = stocked_product(requests.Session(), url, paths.state, units=100_000)
+    state, url = local
+    product_id = stocked_product(requests.Session(), url, state, units=100_000)
     warmup = min(args.warmup, 120)
     warm_up(url, args.users, warmup, product_id)
     report = header()
@@ -140,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         stats, failures = read_stats(out)
         results_file.RESULTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(out / "load_stats.csv", results_file.RESULTS / f"{args.name}.csv")
-    dev = dict(line.split("=", 1) for line in paths.dev_env.read_text().splitlines() if "=" in line)
+    dev = Paths(state).backing()
     # The last events of the run reach their consumers within seconds (a minute if the relay has to
     # send one): the audit is read again until it is clean or a minute and a half has passed.
     deadline = time.monotonic() + 90
