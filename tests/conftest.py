@@ -32,3 +32,27 @@ class LambdaContext:
 @pytest.fixture
 def lambda_context():
     return LambdaContext()
+
+
+@pytest.fixture
+def consumer_factory(monkeypatch):
+    """``agora.consumer.consumer`` over a moto idempotency table, with its caches fresh."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName="idempotency",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
+        monkeypatch.setenv("AGORA_SERVICE", "products")
+        from agora import consumer, settings
+
+        settings.settings.cache_clear()
+        consumer._idempotency.cache_clear()
+        yield consumer.consumer
+        settings.settings.cache_clear()
+        consumer._idempotency.cache_clear()

@@ -12,10 +12,8 @@ import os
 import uuid
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 from psycopg import sql
 
 from tools.dev import backing
@@ -66,23 +64,3 @@ from tests.integration.products.conftest import ctx, products_db  # noqa: E402, 
 
 # What agora.tracing records, and what the functions log.
 from tests.unit.spans import logged, spans  # noqa: E402, F401
-
-
-@pytest.fixture
-def consumer_factory(monkeypatch):
-    """``agora.consumer.consumer`` over a moto idempotency table, with its caches fresh."""
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
-        from agora import consumer, settings
-
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
-        yield consumer.consumer
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from agora.consumer import forgery
 from agora.events import Envelope
@@ -69,26 +67,6 @@ def test_an_event_from_its_owner_is_believed():
 )
 def test_an_event_its_source_does_not_own_is_forged(envelope, bus_source, bus_type):
     assert forgery(bus_event(envelope, bus_source, bus_type), envelope) is not None
-
-
-@pytest.fixture
-def consumer_factory(monkeypatch):
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        monkeypatch.setenv("AGORA_IDEMPOTENCY_TABLE", "idempotency")
-        monkeypatch.setenv("AGORA_SERVICE", "products")
-        from agora import consumer, settings
-
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
-        yield consumer.consumer
-        settings.settings.cache_clear()
-        consumer._idempotency.cache_clear()
 
 
 def test_a_forged_event_is_acknowledged_logged_counted_and_never_applied(
